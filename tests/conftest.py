@@ -1,0 +1,27 @@
+"Shared fixtures: one smoke sweep for the whole session, and helpers to run the `asymkd` command."
+import json, os, subprocess, sys
+from pathlib import Path
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+ASYMKD = [sys.executable, '-c', 'from asymkd.sweep import main; main()']
+
+
+def run_cli(*args, cwd=None, timeout=1200, check=False):
+    "Run `asymkd ARGS...` in a subprocess; return the CompletedProcess (text output)."
+    p = subprocess.run([*ASYMKD, *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    if check and p.returncode != 0: raise AssertionError(f"asymkd {' '.join(map(str, args))} failed ({p.returncode}):\n{p.stdout}\n{p.stderr}")
+    return p
+
+
+@pytest.fixture(scope='session')
+def smoke_sweep(tmp_path_factory):
+    "The `smoke` preset run once through the CLI, with its report: (sweep folder, report folder, process)."
+    root = tmp_path_factory.mktemp('smoke')
+    out, report = root/'runs', root/'report'
+    p = run_cli('sweep', 'smoke', '--out', out, '--report_dir', report, cwd=root, check=True)
+    return out, report, p
+
+
+def metrics_files(out):
+    return sorted(Path(out).glob('*/metrics.json'))

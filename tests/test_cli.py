@@ -1,0 +1,36 @@
+"The command line: listing presets, and bad input rejected before any compute with one line and exit code 2."
+import pytest
+from conftest import run_cli
+
+
+def test_presets_lists_every_preset_with_its_size():
+    p = run_cli('presets', check=True)
+    lines = {l.split()[0]: l for l in p.stdout.splitlines()}
+    assert {'smoke', 'tiny', 'cifar10-local', 'paper-phase1', 'paper-phase2', 'ablation-arch', 'ablation-aug', 'paper'} <= set(lines)
+    assert ' 12 runs' in lines['smoke'] and ' 18 runs' in lines['paper-phase1']
+
+
+@pytest.mark.parametrize('args, message', [
+    (['sweep', 'smok'], "unknown preset 'smok'; valid: ablation-arch"),
+    (['sweep', 'tiny', '--set', 'epoch=3'], "unknown config key 'epoch'"),
+    (['sweep', 'tiny', '--set', 'noise_sigmas=0,-0.1'], 'noise_sigmas must be >= 0'),
+    (['sweep', 'tiny', '--set', 'epochs=0'], 'epochs must be > 0'),
+    (['sweep', 'tiny', '--set', 'batch_size=100000'], 'batch_size 100000 is larger than'),
+    (['sweep', 'tiny', '--set', 'temperature=0'], 'temperature must be > 0'),
+    (['sweep', 'tiny', '--set', 'student=cnn-xl'], "unknown student 'cnn-xl'; valid:"),
+    (['sweep', 'tiny', '--set', 'objective=mse'], "unknown objective 'mse'; valid: cosine, cosine+infonce"),
+    (['sweep', 'tiny', '--set', 'teacher=clip'], "unknown teacher 'clip'"),
+    (['sweep', 'tiny', '--set', 'dataset=imagenet'], "unknown dataset 'imagenet'"),
+    (['sweep', 'tiny', '--executor', 'slurm'], "unknown executor 'slurm'"),
+])
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, args, message):
+    p = run_cli(*args, '--out', tmp_path/'out', cwd=tmp_path)
+    assert p.returncode == 2, (p.stdout, p.stderr)
+    assert message in p.stderr
+    assert 'Traceback' not in p.stderr and len(p.stderr.strip().splitlines()) == 1
+    assert not (tmp_path/'out').exists(), 'nothing may be written before validation passes'
+
+
+def test_unknown_command_shows_usage():
+    p = run_cli('swep')
+    assert p.returncode == 2 and 'usage: asymkd' in p.stderr

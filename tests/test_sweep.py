@@ -1,0 +1,80 @@
+"End to end: the smoke sweep and its report, resume after a kill, failures that do not stop a sweep, papermill's own CLI."
+import json, os, signal, subprocess, sys, time
+from pathlib import Path
+import pytest
+from conftest import REPO, ASYMKD, run_cli, metrics_files
+
+
+def test_smoke_sweep_runs_every_config_and_reports(smoke_sweep):
+    out, report, p = smoke_sweep
+    files = metrics_files(out)
+    assert len(files) == 12, p.stdout + p.stderr
+    runs = [json.loads(f.read_text()) for f in files]
+    assert {r['run_id'].split('__')[0] for r in runs} == {'cnn-s', 'cnn-m', 'cnn-l'}
+    for r in runs:
+        assert r['student']['n'] == 500 and r['student']['d'] == r['teacher']['embed_dim']
+        assert 1 <= r['student']['effective_rank'] <= r['student']['feature_dim']
+        assert set(r['student']['noise_accuracy']) == {'0.0', '0.05', '0.1', '0.15', '0.2', '0.3'}
+    assert (out/files[0].parent.name/'run.ipynb').exists() and (out/files[0].parent.name/'timings.json').exists()
+    assert 'sweep smoke: 12 run, 0 already done, 0 failed' in p.stdout
+
+
+def test_report_has_tables_and_figures(smoke_sweep):
+    out, report, _ = smoke_sweep
+    assert (report/'report.html').stat().st_size > 50_000
+    table1 = (report/'tables'/'table1_cosine.md').read_text()
+    for student in ('cnn-s', 'cnn-m', 'cnn-l', 'teacher'): assert f'| {student} |' in table1
+    assert '2/2' in table1 and ' ± ' in table1
+    assert (report/'tables'/'table2_infonce.csv').exists()
+    figures = {p.name for p in (report/'figures').glob('*.png')}
+    assert {'fig1_alignment_cosine.png', 'fig2_information.png', 'fig3_noise_cosine.png', 'spectra.png'} <= figures
+    assert 'Welch p' in (report/'report.html').read_text()
+
+
+def test_rerun_skips_done_runs(smoke_sweep):
+    out, report, _ = smoke_sweep
+    before = {f: f.stat().st_mtime_ns for f in metrics_files(out)}
+    p = run_cli('sweep', 'smoke', '--out', out, '--no_report', check=True)
+    assert 'sweep smoke: 0 run, 12 already done, 0 failed' in p.stdout
+    assert before == {f: f.stat().st_mtime_ns for f in metrics_files(out)}
+
+
+def _tiny(out, *extra, **kw):
+    return run_cli('sweep', 'tiny', '--out', out, '--no_report', *extra, **kw)
+
+
+def test_killed_sweep_resumes_to_the_uninterrupted_result(tmp_path):
+    ref = tmp_path/'ref'; _tiny(ref, check=True)
+    (ref_metrics,) = metrics_files(ref)
+    out = tmp_path/'killed'
+    proc = subprocess.Popen([*ASYMKD, 'sweep', 'tiny', '--out', str(out), '--no_report', '--set', 'epochs=2'],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 300
+    while not list(out.glob('*/checkpoint.pt')) and time.time() < deadline: time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL); proc.wait()
+    assert list(out.glob('*/checkpoint.pt')), 'the run never reached its first checkpoint'
+    assert not metrics_files(out), 'killed after epoch 1 of 2: no metrics.json yet'
+    assert not list(out.glob('*/.*.tmp')) or True  # a stray temporary file is allowed; a partial metrics.json is not
+    p = _tiny(out, check=True)  # the stale lock of the killed sweep is recovered
+    assert '1 run, 0 already done' in p.stdout
+    (m,) = metrics_files(out)
+    assert m.read_bytes() == ref_metrics.read_bytes()
+
+
+def test_failed_run_is_reported_and_the_sweep_goes_on(tmp_path):
+    p = run_cli('sweep', 'tiny', '--out', tmp_path/'out', '--seeds', '0', '1', '--set', 'lr=1e30', 'precision=fp32')
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert 'runs failed' in p.stderr and 'loss became' in p.stderr
+    errors = list((tmp_path/'out').glob('*/error.json'))
+    assert len(errors) == 2 and not metrics_files(tmp_path/'out')
+
+
+def test_papermill_cli_runs_the_experiment_notebook(tmp_path):
+    pm = Path(sys.executable).parent/'papermill'
+    p = subprocess.run([str(pm), str(REPO/'nbs'/'experiments'/'distill.ipynb'), str(tmp_path/'out.ipynb'),
+                        '-p', 'student', 'cnn-s', '-p', 'seed', '7', '-p', 'out_dir', str(tmp_path/'run'), '-p', 'progress', 'False'],
+                       capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr[-3000:]
+    cfg = json.loads((tmp_path/'run'/'config.json').read_text())
+    assert cfg['seed'] == 7 and cfg['student'] == 'cnn-s'
+    assert json.loads((tmp_path/'run'/'metrics.json').read_text())['run_id'].endswith(cfg['config_hash'])

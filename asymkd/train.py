@@ -170,7 +170,7 @@ def distill(student:nn.Module, # the model to train (float [0,1] images in, embe
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step(); scheduler.step()
-            for k, v in {'loss': loss, **parts}.items(): sums[k] = sums.get(k, 0.0) + float(v)
+            for k, v in {'loss': loss.detach(), **parts}.items(): sums[k] = sums.get(k, 0.0) + float(v)
             bar.update(); bar.set_postfix(epoch=epoch + 1, loss=f'{float(loss):.4f}')
         seconds = time.perf_counter() - t0
         record = {k: v / steps_per_epoch for k, v in sums.items()}

@@ -22,6 +22,9 @@ def test_presets_lists_every_preset_with_its_size():
     (['sweep', 'tiny', '--set', 'teacher=clip'], "unknown teacher 'clip'"),
     (['sweep', 'tiny', '--set', 'dataset=imagenet'], "unknown dataset 'imagenet'"),
     (['sweep', 'tiny', '--executor', 'slurm'], "unknown executor 'slurm'"),
+    (['sweep', 'tiny', '--seeds'], 'expected at least one argument'),
+    (['sweep', 'tiny', '--jobs', '0'], 'jobs must be >= 1'),
+    (['sweep', 'tiny', '--plugins', 'no_such_module_xyz'], "cannot import plugin 'no_such_module_xyz'"),
 ])
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, args, message):
     p = run_cli(*args, '--out', tmp_path/'out', cwd=tmp_path)

@@ -78,3 +78,32 @@ def test_papermill_cli_runs_the_experiment_notebook(tmp_path):
     cfg = json.loads((tmp_path/'run'/'config.json').read_text())
     assert cfg['seed'] == 7 and cfg['student'] == 'cnn-s'
     assert json.loads((tmp_path/'run'/'metrics.json').read_text())['run_id'].endswith(cfg['config_hash'])
+
+
+def test_broken_dataset_fails_its_runs_naming_the_file(tmp_path):
+    from PIL import Image
+    root = tmp_path/'folder'
+    for split in ('train', 'test'):
+        for cls in ('ant', 'bee'):
+            d = root/split/cls; d.mkdir(parents=True)
+            for i in range(4): Image.new('RGB', (32, 32), (40 * i, 0, 0)).save(d/f'{i:04d}.png')
+    (root/'train'/'bee'/'0002.png').write_bytes(b'not a png')
+    p = run_cli('sweep', 'tiny', '--out', tmp_path/'out', '--no_report', '--set', f'dataset=imagefolder:{root}', 'batch_size=4')
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "cannot decode image" in p.stderr and 'bee/0002.png' in p.stderr
+    assert not metrics_files(tmp_path/'out')
+
+
+def test_plugin_student_runs_in_the_sweep_kernels(tmp_path):
+    plugin = tmp_path/'my_students.py'
+    plugin.write_text(
+        "import torch\nfrom asymkd.students import register_student\n"
+        "@register_student('mlp-plugin')\n"
+        "def mlp(embed_dim=512):\n"
+        "    m = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3*32*32, 64), torch.nn.ReLU(), torch.nn.Linear(64, embed_dim))\n"
+        "    m.feature_dim = 64\n    return m\n")
+    p = run_cli('sweep', 'tiny', '--out', 'out', '--no_report', '--set', 'student=mlp-plugin', '--plugins', plugin.name, cwd=tmp_path)
+    assert p.returncode == 0, p.stdout + p.stderr
+    (m,) = metrics_files(tmp_path/'out')
+    assert json.loads(m.read_text())['student']['feature_dim'] == 64
+    assert m.parent.name.startswith('mlp-plugin__')

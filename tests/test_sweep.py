@@ -102,8 +102,12 @@ def test_plugin_student_runs_in_the_sweep_kernels(tmp_path):
         "def mlp(embed_dim=512):\n"
         "    m = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3*32*32, 64), torch.nn.ReLU(), torch.nn.Linear(64, embed_dim))\n"
         "    m.feature_dim = 64\n    return m\n")
-    p = run_cli('sweep', 'tiny', '--out', 'out', '--no_report', '--set', 'student=mlp-plugin', '--plugins', plugin.name, cwd=tmp_path)
+    # a relative --out with two runs at once: each papermill run changes the process's working folder
+    p = run_cli('sweep', 'tiny', '--out', 'out', '--no_report', '--set', 'student=mlp-plugin', '--plugins', plugin.name,
+                '--seeds', '0', '1', '--jobs', '2', cwd=tmp_path)
     assert p.returncode == 0, p.stdout + p.stderr
-    (m,) = metrics_files(tmp_path/'out')
-    assert json.loads(m.read_text())['student']['feature_dim'] == 64
-    assert m.parent.name.startswith('mlp-plugin__')
+    files = metrics_files(tmp_path/'out')
+    assert len(files) == 2
+    for m in files:
+        assert json.loads(m.read_text())['student']['feature_dim'] == 64
+        assert m.parent.name.startswith('mlp-plugin__')

@@ -9,12 +9,13 @@ from typing import Callable
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from .core import AsymkdError, check_choice
+from .core import AsymkdError, check_choice, Registry
 
 # %% auto #0
-__all__ = ['STUDENTS', 'CNN_WIDTHS', 'Student', 'register_student', 'unregister_student', 'list_students', 'count_parameters',
-           'create_student', 'ScalableCNN', 'cnn_width_for', 'cnn_s', 'cnn_m', 'cnn_l', 'Attention', 'Block',
-           'TokenStudent', 'HybridStudent', 'TinyViT', 'hybrid', 'tinyvit', 'student_table']
+__all__ = ['STUDENTS', 'INPUT_KINDS', 'CNN_WIDTHS', 'PAPER_WIDTHS', 'Student', 'register_student', 'unregister_student',
+           'list_students', 'check_student', 'student_input_kind', 'count_parameters', 'create_student', 'ScalableCNN',
+           'cnn_width_for', 'cnn_s', 'cnn_m', 'cnn_l', 'Attention', 'Block', 'TokenStudent', 'HybridStudent', 'TinyViT',
+           'hybrid', 'tinyvit', 'PaperCNN', 'paper_cnn_s', 'paper_cnn_m', 'paper_cnn_l', 'student_table']
 
 # %% ../nbs/03_students.ipynb #bf1dce83
 class Student(nn.Module):
@@ -44,30 +45,36 @@ class Student(nn.Module):
         return self.proj(self.forward_features(self.normalize(x)))
 
 # %% ../nbs/03_students.ipynb #3a5073ac
-STUDENTS: dict[str, Callable[..., nn.Module]] = {}
-_NAME = re.compile(r'[A-Za-z0-9](?:[A-Za-z0-9.-]|_(?!_))*')
+STUDENTS = Registry('student', r'[A-Za-z0-9](?:[A-Za-z0-9.-]|_(?!_))*(?<!_)',
+                    "use letters, digits, '.', '-' and single '_', e.g. 'my-cnn'")
+INPUT_KINDS = ('native', 'teacher')
 
 # %% ../nbs/03_students.ipynb #b0858623
 def register_student(name:str, # registry key; letters, digits, '.', '-', single '_' (run ids use '__')
+                     input_kind:str='native', # 'native': 32×32 dataset images; 'teacher': the teacher's normalized input tensor
                     ) -> Callable:
     "Decorator that registers a factory `fn(embed_dim=512, **kw) -> nn.Module` (or a `Student` subclass) under `name`."
-    if not isinstance(name, str) or not _NAME.fullmatch(name) or name.endswith('_'):
-        raise AsymkdError(f"invalid student name {name!r}; use letters, digits, '.', '-' and single '_', e.g. 'my-cnn'")
-    def _register(fn):
-        if name in STUDENTS and STUDENTS[name] is not fn: warnings.warn(f"student {name!r} was registered already; replacing it")
-        STUDENTS[name] = fn
-        return fn
-    return _register
+    return STUDENTS.register(name, input_kind=check_choice(input_kind, INPUT_KINDS, 'student input kind'))
 
 # %% ../nbs/03_students.ipynb #ed94170f
 def unregister_student(name:str) -> Callable:
     "Remove `name` from the registry and return its factory."
-    return STUDENTS.pop(check_choice(name, STUDENTS, 'student'))
+    return STUDENTS.unregister(name)
 
 # %% ../nbs/03_students.ipynb #d264783c
 def list_students() -> list[str]:
     "Names of the registered students, sorted."
-    return sorted(STUDENTS)
+    return STUDENTS.names()
+
+# %% ../nbs/03_students.ipynb #47f0743c
+def check_student(name:str) -> str:
+    "`name` if it is a registered student, else an `AsymkdError` listing them; builds nothing."
+    STUDENTS.get(name)
+    return name
+
+def student_input_kind(name:str) -> str:
+    "Which input the registered student `name` takes: 'native' (32×32 images) or 'teacher' (the teacher's input tensor)."
+    return STUDENTS.meta(name).get('input_kind', 'native')
 
 # %% ../nbs/03_students.ipynb #22a8accb
 def count_parameters(model:nn.Module, # any module
@@ -83,7 +90,7 @@ def create_student(name:str, # a registered name, see `list_students()`
                    **kw, # options passed on to the factory
                   ) -> nn.Module:
     "Build the registered student `name` with output dimension `embed_dim`."
-    fn = STUDENTS[check_choice(name, STUDENTS, 'student')]
+    fn = STUDENTS.get(name)
     if isinstance(embed_dim, bool) or not isinstance(embed_dim, numbers.Integral) or embed_dim < 1:
         raise AsymkdError(f"embed_dim must be a positive integer (the teacher's dimension), got {embed_dim!r}")
     embed_dim = int(embed_dim)
@@ -263,6 +270,44 @@ def hybrid(embed_dim:int=512, **kw) -> HybridStudent:
 def tinyvit(embed_dim:int=512, **kw) -> TinyViT:
     "≈ 0.5M-parameter ViT on 4×4 patches (at embed_dim 512)."
     return TinyViT(embed_dim, **kw)
+
+# %% ../nbs/03_students.ipynb #31a7aad3
+class PaperCNN(Student):
+    "Paper 1's `ScalableStudent(w)`: three conv/BN/ReLU stages (two max-pools), 4×4 adaptive pool, a 512-wide MLP head; identity normalization."
+    def __init__(self,
+                 width:int=1, # w: channels 16w, 32w, 64w
+                 embed_dim:int=512, # output dimension
+                 hidden:int=512, # width of the head's hidden layer (`feature_dim`)
+                ):
+        if width < 1: raise AsymkdError(f"PaperCNN needs width ≥ 1, got {width}")
+        super().__init__(hidden, embed_dim, mean=0.0, std=1.0)
+        c1, c2, c3 = 16 * width, 32 * width, 64 * width
+        block = lambda i, o: [nn.Conv2d(i, o, 3, padding=1), nn.BatchNorm2d(o), nn.ReLU(inplace=True)]
+        self.width = width
+        self.body = nn.Sequential(*block(3, c1), nn.MaxPool2d(2), *block(c1, c2), nn.MaxPool2d(2), *block(c2, c3),
+                                  nn.AdaptiveAvgPool2d(4), nn.Flatten())
+        self.head = nn.Sequential(nn.Linear(c3 * 16, hidden), nn.ReLU(inplace=True))
+
+    def forward_features(self, x:torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(x))
+
+# %% ../nbs/03_students.ipynb #6a736cb5
+PAPER_WIDTHS = {'paper-cnn-s': 1, 'paper-cnn-m': 2, 'paper-cnn-l': 4}
+
+@register_student('paper-cnn-s', input_kind='teacher')
+def paper_cnn_s(embed_dim:int=512, **kw) -> PaperCNN:
+    "Paper 1's S student (w = 1); the paper says 0.5M parameters."
+    return PaperCNN(PAPER_WIDTHS['paper-cnn-s'], embed_dim, **kw)
+
+@register_student('paper-cnn-m', input_kind='teacher')
+def paper_cnn_m(embed_dim:int=512, **kw) -> PaperCNN:
+    "Paper 1's M student (w = 2); the paper says 2M parameters."
+    return PaperCNN(PAPER_WIDTHS['paper-cnn-m'], embed_dim, **kw)
+
+@register_student('paper-cnn-l', input_kind='teacher')
+def paper_cnn_l(embed_dim:int=512, **kw) -> PaperCNN:
+    "Paper 1's L student (w = 4); the paper says 8M parameters."
+    return PaperCNN(PAPER_WIDTHS['paper-cnn-l'], embed_dim, **kw)
 
 # %% ../nbs/03_students.ipynb #031a5381
 def student_table(embed_dims:tuple=(512, 768, 1280), # output dimensions to count at

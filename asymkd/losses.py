@@ -5,12 +5,15 @@
 # %% ../nbs/04_losses.ipynb #3b8afc93
 from __future__ import annotations
 import math
+from dataclasses import dataclass
+from typing import Callable
 import torch
 import torch.nn.functional as F
-from .core import AsymkdError, check_choice
+from .core import AsymkdError, check_choice, Registry
 
 # %% auto #0
-__all__ = ['OBJECTIVES', 'cosine_distill_loss', 'info_nce_loss', 'uniformity_loss', 'distill_loss']
+__all__ = ['OBJECTIVES', 'cosine_distill_loss', 'info_nce_loss', 'uniformity_loss', 'Objective', 'register_objective',
+           'get_objective', 'list_objectives', 'check_objective', 'distill_loss']
 
 # %% ../nbs/04_losses.ipynb #8219c17a
 def _embeddings(z, what:str) -> torch.Tensor:
@@ -84,26 +87,66 @@ def uniformity_loss(z, # embeddings N×D (tensor or NumPy array), N ≥ 2; L2-no
         return torch.logsumexp(torch.stack(blocks), 0) - math.log(n * (n - 1) / 2)
 
 # %% ../nbs/04_losses.ipynb #ff62e47d
-OBJECTIVES = ('cosine', 'cosine+infonce')
+@dataclass(frozen=True)
+class Objective:
+    "A distillation objective: its name, `fn(z_s, z_t, z1=None, z2=None, temperature=0.2, infonce_weight=1.0) -> (loss, parts)`, and whether it needs two augmented views."
+    name: str # the registry key
+    fn: Callable # computes (loss, detached parts)
+    needs_views: bool = False # True: `fn` needs z1 and z2, the student's embeddings of two augmented views
 
-def distill_loss(objective:str, # one of OBJECTIVES
+OBJECTIVES = Registry('objective')
+
+# %% ../nbs/04_losses.ipynb #c5262b9e
+def register_objective(name:str, # registry key
+                       needs_views:bool=False, # whether the objective needs two augmented student views
+                      ) -> Callable:
+    "Decorator that registers `fn(z_s, z_t, z1=None, z2=None, temperature=0.2, infonce_weight=1.0) -> (loss, parts)` as objective `name`."
+    def _register(fn):
+        OBJECTIVES.add(name, Objective(name, fn, bool(needs_views)))
+        return fn
+    return _register
+
+def get_objective(name:str) -> Objective:
+    "The registered `Objective` called `name`; an unknown name lists the valid ones."
+    return OBJECTIVES.get(name)
+
+def list_objectives() -> list[str]:
+    "Names of the registered objectives, sorted."
+    return OBJECTIVES.names()
+
+def check_objective(name:str) -> str:
+    "`name` if it is a registered objective, else an `AsymkdError` listing them; computes nothing."
+    get_objective(name)
+    return name
+
+# %% ../nbs/04_losses.ipynb #20b372c4
+@register_objective('cosine')
+def _cosine(z_s, z_t, z1=None, z2=None, temperature=0.2, infonce_weight=1.0):
+    "The papers' objective: mean 1 − cos(student, teacher)."
+    loss = cosine_distill_loss(z_s, z_t)
+    return loss, {'cosine': loss.detach()}
+
+@register_objective('cosine+infonce', needs_views=True)
+def _cosine_infonce(z_s, z_t, z1=None, z2=None, temperature=0.2, infonce_weight=1.0):
+    "Cosine distillation plus λ · InfoNCE on the two augmented student views."
+    loss, parts = _cosine(z_s, z_t)
+    nce = info_nce_loss(z1, z2, temperature)
+    parts['infonce'] = nce.detach()
+    return loss + infonce_weight * nce, parts
+
+# %% ../nbs/04_losses.ipynb #6fb97eb2
+def distill_loss(objective:str, # a registered objective, see `list_objectives()`
                  z_s, # student embeddings of the images the teacher saw, N×D
                  z_t, # teacher embeddings of those images, N×D
-                 z1=None, # student embeddings of a first augmented view, M×D (for 'cosine+infonce')
-                 z2=None, # student embeddings of a second augmented view, M×D (for 'cosine+infonce')
+                 z1=None, # student embeddings of a first augmented view, M×D (objectives with `needs_views`)
+                 z2=None, # student embeddings of a second augmented view, M×D
                  temperature:float=0.2, # InfoNCE's τ
                  infonce_weight:float=1.0, # λ, the weight of the InfoNCE term
                 ) -> tuple[torch.Tensor, dict]:
     "The training loss for `objective` and its detached parts {'cosine': …, 'infonce': …} (only the parts it uses)."
-    check_choice(objective, OBJECTIVES, 'objective')
+    obj = get_objective(objective)
     _check_temperature(temperature)
     if not infonce_weight >= 0: raise AsymkdError(f"infonce_weight must be ≥ 0, got {infonce_weight}")
-    loss = cosine_distill_loss(z_s, z_t)
-    parts = {'cosine': loss.detach()}
-    if objective == 'cosine+infonce':
-        if z1 is None or z2 is None:
-            raise AsymkdError("objective 'cosine+infonce' needs z1 and z2, the student's embeddings of two augmented views")
-        nce = info_nce_loss(z1, z2, temperature)
-        parts['infonce'] = nce.detach()
-        loss = loss + infonce_weight * nce
-    return loss, parts
+    if obj.needs_views and (z1 is None or z2 is None):
+        raise AsymkdError(f"objective {objective!r} needs z1 and z2, the student's embeddings of two augmented views")
+    return obj.fn(z_s, z_t, z1=z1, z2=z2, temperature=temperature, infonce_weight=infonce_weight)

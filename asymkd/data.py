@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_data.ipynb #d2675af3
 from __future__ import annotations
-import io, json, math, os, shutil, tarfile, tempfile, warnings, zlib
+import inspect, io, json, math, os, shutil, tarfile, tempfile, warnings, zlib
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.error import URLError
@@ -15,13 +15,14 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .core import (AsymkdError, check_choice, cache_root, atomic_write_bytes, atomic_write_json,
-                         sha256_bytes, stable_hash, resolve_device)
+                         sha256_bytes, stable_hash, resolve_device, Registry, Store)
 
 # %% auto #0
-__all__ = ['SYNTHETIC_SIZES', 'SYNTHETIC_CLASSES', 'IMAGE_SUFFIXES', 'DATASETS', 'SPLITS', 'VIEW_KINDS', 'ImageData', 'to_float',
-           'make_synthetic', 'load_imagefolder', 'list_datasets', 'load_dataset', 'stratified_indices',
-           'noise_generator', 'add_gaussian_noise', 'noisy_images', 'crop_flip_params', 'apply_crop_flip',
-           'random_crop_flip', 'two_view_augment', 'View', 'view_crop_params', 'apply_view']
+__all__ = ['SYNTHETIC_SIZES', 'SYNTHETIC_CLASSES', 'IMAGE_SUFFIXES', 'ARCHIVE_SUFFIXES', 'DATASETS', 'SPLITS', 'VIEW_KINDS',
+           'ImageData', 'to_float', 'make_synthetic', 'unpack_archive', 'split_dir', 'load_imagefolder',
+           'register_dataset', 'list_datasets', 'check_dataset', 'load_dataset', 'stratified_indices',
+           'noise_generator', 'add_gaussian_noise', 'noisy_images', 'input_noise', 'crop_flip_params',
+           'apply_crop_flip', 'random_crop_flip', 'two_view_augment', 'View', 'view_crop_params', 'apply_view']
 
 # %% ../nbs/01_data.ipynb #d0c2af41
 @dataclass(repr=False)
@@ -128,13 +129,13 @@ def make_synthetic(n:int, # number of images
 
 # %% ../nbs/01_data.ipynb #df3502c1
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
-_ARCHIVE_SUFFIXES = ('.tar.gz', '.tgz', '.tar')
+ARCHIVE_SUFFIXES = ('.tar.gz', '.tgz', '.tar')
 _FORMAT = 1  # bump when the decoded-cache layout changes
 
-def _unpack_archive(archive:Path) -> Path:
+def unpack_archive(archive:Path) -> Path:
     "The folder `archive` unpacks to under `cache_root()/datasets`, unpacking it first if needed (atomically)."
     st = archive.stat()
-    stem = next(archive.name[:-len(s)] for s in _ARCHIVE_SUFFIXES if archive.name.endswith(s))
+    stem = next(archive.name[:-len(s)] for s in ARCHIVE_SUFFIXES if archive.name.endswith(s))
     dest = cache_root()/'datasets'/f"{stem}-{stable_hash({'archive': str(archive.resolve()), 'size': st.st_size, 'mtime_ns': st.st_mtime_ns})}"
     if dest.is_dir(): return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -149,12 +150,14 @@ def _unpack_archive(archive:Path) -> Path:
         raise AsymkdError(f"cannot unpack {archive}: {e}; check it with `tar -tzf` or pass the unpacked folder") from e
     return dest
 
+_unpack_archive, _ARCHIVE_SUFFIXES = unpack_archive, ARCHIVE_SUFFIXES  # old names, until every caller uses the public ones
+
 # %% ../nbs/01_data.ipynb #94950397
 def _subdirs(folder:Path) -> list[str]:
     "Sorted names of the visible sub-folders of `folder`."
     return sorted(e.name for e in os.scandir(folder) if e.is_dir() and not e.name.startswith('.'))
 
-def _split_dir(root:Path, split:str) -> Path:
+def split_dir(root:Path, split:str) -> Path:
     "The folder holding `split`'s class folders under `root` (checking that train and test agree on classes)."
     while not any((root/s).is_dir() for s in ('train', 'test')):  # descend through a lone top-level folder
         entries = [e for e in os.scandir(root) if not e.name.startswith('.')]
@@ -169,6 +172,8 @@ def _split_dir(root:Path, split:str) -> Path:
             raise AsymkdError(f"class folders differ between {root/'train'} and {root/'test'}: only in train {sorted(set(tr) - set(te))}, "
                               f"only in test {sorted(set(te) - set(tr))}; both splits need the same class folders")
     return root/split
+
+_split_dir = split_dir  # the old name
 
 # %% ../nbs/01_data.ipynb #fc5668d9
 def _list_images(split_dir:Path) -> tuple[list[str], list[str], list[int], list[int]]:
@@ -219,28 +224,32 @@ def _decode_files(paths:list[Path], size:int=32, batch:int=512, progress:bool=Tr
     return out
 
 # %% ../nbs/01_data.ipynb #b055048f
-def _read_decoded(path:Path) -> tuple|None:
-    "(images, labels, classes) from a decoded-dataset cache file, or None (with a warning if it was corrupt)."
-    side = path.with_suffix('.json')
-    if not path.exists() and not side.exists(): return None
-    from safetensors.torch import load
-    try:
-        meta, data = json.loads(side.read_text()), path.read_bytes()
-        if sha256_bytes(data) != meta['sha256']: raise ValueError('SHA-256 does not match its sidecar')
-        t = load(data)
-        return t['images'], t['labels'], meta['classes']
-    except Exception as e:
-        warnings.warn(f"decoded-dataset cache {path} is unreadable or corrupt ({e}); rebuilding it")
-        return None
+def _decoded_store() -> Store: return Store(cache_root()/'datasets', 'decoded-dataset')
 
-def _write_decoded(path:Path, images:Tensor, labels:Tensor, classes:list, source:str):
+def _adopt_old_sidecar(store:Store, key:str):
+    "Give a sidecar written before `Store` (no 'key' field) its key, so `Store.get` can verify it as usual."
+    side = store.paths(key, 'safetensors')[1]
+    try: meta = json.loads(side.read_text())
+    except (OSError, ValueError): return
+    if isinstance(meta, dict) and 'key' not in meta and 'sha256' in meta:
+        atomic_write_json(side, {**meta, 'key': key, 'file': f'{key}.safetensors'})
+
+def _read_decoded(key:str) -> tuple|None:
+    "(images, labels, classes) of the decoded-dataset cache entry `key`, or None (with a warning if it was corrupt)."
+    from safetensors.torch import load
+    store = _decoded_store()
+    _adopt_old_sidecar(store, key)
+    hit = store.get(key, 'safetensors', check=lambda blob, meta: load(blob))
+    if hit is None: return None
+    t, meta = hit
+    return t['images'], t['labels'], meta['classes']
+
+def _write_decoded(key:str, images:Tensor, labels:Tensor, classes:list, source:str):
     "Store a decoded split as safetensors plus a JSON sidecar (what it is, SHA-256), both atomically."
     from safetensors.torch import save
     data = save({'images': images.contiguous(), 'labels': labels.contiguous()}, metadata={'source': source, 'classes': json.dumps(classes)})
-    atomic_write_bytes(path, data)
-    atomic_write_json(path.with_suffix('.json'), {
-        'what': 'decoded ImageFolder split: uint8 images N×3×32×32, int64 labels', 'source': source, 'n': len(labels),
-        'classes': classes, 'format': _FORMAT, 'bytes': len(data), 'sha256': sha256_bytes(data)})
+    _decoded_store().put(key, data, {'what': 'decoded ImageFolder split: uint8 images N×3×32×32, int64 labels', 'source': source,
+                                     'n': len(labels), 'classes': classes, 'format': _FORMAT}, 'safetensors')
 
 # %% ../nbs/01_data.ipynb #64ccc08b
 def load_imagefolder(path, # a folder (train/ and test/ of class folders, or class folders) or a .tar.gz of one
@@ -250,16 +259,16 @@ def load_imagefolder(path, # a folder (train/ and test/ of class folders, or cla
     "(uint8 images N×3×32×32, int64 labels, class names) of an ImageFolder split, decoded once and cached."
     path = Path(path).expanduser()
     if not path.exists(): raise AsymkdError(f"imagefolder path {path} does not exist; give a folder of class folders or a .tar.gz of one")
-    root = _unpack_archive(path) if path.is_file() and path.name.endswith(_ARCHIVE_SUFFIXES) else path
-    if not root.is_dir(): raise AsymkdError(f"imagefolder path {path} is neither a folder nor a {'/'.join(_ARCHIVE_SUFFIXES)} archive")
-    split_dir = _split_dir(root, split).resolve()
-    classes, files, sizes, labels = _list_images(split_dir)
-    key = stable_hash({'format': _FORMAT, 'path': str(split_dir), 'files': files, 'sizes': sizes})
-    cache = cache_root()/'datasets'/f'imagefolder-{split_dir.name}-{key}.safetensors'
-    if (hit := _read_decoded(cache)) is not None: return hit
-    images = _decode_files([split_dir/f for f in files], progress=progress, desc=f'decoding {split_dir}')
+    root = unpack_archive(path) if path.is_file() and path.name.endswith(ARCHIVE_SUFFIXES) else path
+    if not root.is_dir(): raise AsymkdError(f"imagefolder path {path} is neither a folder nor a {'/'.join(ARCHIVE_SUFFIXES)} archive")
+    folder = split_dir(root, split).resolve()
+    classes, files, sizes, labels = _list_images(folder)
+    key = stable_hash({'format': _FORMAT, 'path': str(folder), 'files': files, 'sizes': sizes})
+    name = f'imagefolder-{folder.name}-{key}'  # the file stem under cache_root()/datasets
+    if (hit := _read_decoded(name)) is not None: return hit
+    images = _decode_files([folder/f for f in files], progress=progress, desc=f'decoding {folder}')
     labels = torch.tensor(labels, dtype=torch.long)
-    _write_decoded(cache, images, labels, classes, source=str(split_dir))
+    _write_decoded(name, images, labels, classes, source=str(folder))
     return images, labels, classes
 
 # %% ../nbs/01_data.ipynb #4d4563a6
@@ -288,14 +297,53 @@ def _load_cifar(name:str, split:str, root=None) -> tuple[Tensor, Tensor, list]:
     return images, torch.tensor(ds.targets, dtype=torch.long), list(ds.classes)
 
 # %% ../nbs/01_data.ipynb #6808159e
-DATASETS = ('cifar10', 'cifar100', 'imagefolder:<path>', 'synthetic', 'synthetic:<n_train>:<n_test>')
+DATASETS = Registry('dataset', r'[A-Za-z0-9][A-Za-z0-9_.-]*')
 SPLITS = ('train', 'test')
 
-def list_datasets() -> list[str]:
-    "The dataset specs `load_dataset` understands (`<...>` are placeholders)."
-    return list(DATASETS)
+def register_dataset(kind:str, # the spec's part before ':', e.g. 'cifar10'
+                     forms:tuple|None=None, # the spec forms to list, e.g. ('imagefolder:<path>',); default (kind,)
+                     check=None, # optional `fn(arg)` that validates the part after ':' without loading
+                    ):
+    "Decorator that registers a loader `fn(arg, split, root) -> (uint8 images N×3×32×32, int64 labels, class names)` for `kind:<arg>` specs."
+    return DATASETS.register(kind, forms=tuple(forms or (kind,)), check=check)
 
-def load_dataset(name:str, # 'cifar10', 'cifar100', 'imagefolder:<path>', 'synthetic' or 'synthetic:<n_train>:<n_test>'
+def list_datasets() -> list[str]:
+    "The dataset specs `load_dataset` understands (`<...>` are placeholders), in registration order."
+    return [f for kind in DATASETS for f in DATASETS.meta(kind)['forms']]
+
+def check_dataset(spec:str) -> str:
+    "`spec` if `load_dataset` can read that form, else an `AsymkdError` saying what is valid; loads nothing."
+    kind, _, arg = str(spec).partition(':')
+    if kind not in DATASETS: check_choice(spec, list_datasets(), 'dataset')
+    check = DATASETS.meta(kind)['check']
+    if check is not None: check(arg)
+    return spec
+
+def _no_arg(kind:str):
+    def check(arg):
+        if arg: check_choice(f'{kind}:{arg}', list_datasets(), 'dataset')
+    return check
+
+# %% ../nbs/01_data.ipynb #9134c96a
+@register_dataset('cifar10', check=_no_arg('cifar10'))
+def _cifar10(arg:str, split:str, root=None): return _load_cifar('cifar10', split, root)
+
+@register_dataset('cifar100', check=_no_arg('cifar100'))
+def _cifar100(arg:str, split:str, root=None): return _load_cifar('cifar100', split, root)
+
+def _check_imagefolder(arg:str):
+    if not arg: raise AsymkdError("imagefolder needs a path: 'imagefolder:/data/cifar10' or 'imagefolder:/data/cifar10.tar.gz'")
+
+@register_dataset('imagefolder', forms=('imagefolder:<path>',), check=_check_imagefolder)
+def _imagefolder(arg:str, split:str, root=None, progress:bool=True): return load_imagefolder(arg, split, progress=progress)
+
+@register_dataset('synthetic', forms=('synthetic', 'synthetic:<n_train>:<n_test>'), check=lambda arg: _synthetic_sizes(f'synthetic:{arg}' if arg else 'synthetic'))
+def _synthetic(arg:str, split:str, root=None):
+    images, labels = make_synthetic(_synthetic_sizes(f'synthetic:{arg}' if arg else 'synthetic')[split], seed=_SYNTHETIC_SEEDS[split])
+    return images, labels, list(SYNTHETIC_CLASSES)
+
+# %% ../nbs/01_data.ipynb #2303a1f4
+def load_dataset(name:str, # 'cifar10', 'cifar100', 'imagefolder:<path>', 'synthetic', 'synthetic:<n_train>:<n_test>', or a registered kind
                  split:str='train', # 'train' or 'test'
                  root=None, # where torchvision keeps CIFAR; default `cache_root()/datasets/torchvision`
                  device='cpu', # where the images go ('auto': CUDA when available)
@@ -303,16 +351,12 @@ def load_dataset(name:str, # 'cifar10', 'cifar100', 'imagefolder:<path>', 'synth
                 ) -> ImageData:
     "A whole split as an `ImageData` of uint8 N×3×32×32 images on `device`."
     check_choice(split, SPLITS, 'split')
+    check_dataset(name)
     kind, _, arg = name.partition(':')
-    if kind == 'synthetic':
-        images, labels = make_synthetic(_synthetic_sizes(name)[split], seed=_SYNTHETIC_SEEDS[split])
-        classes = list(SYNTHETIC_CLASSES)
-    elif kind == 'imagefolder':
-        if not arg: raise AsymkdError("imagefolder needs a path: 'imagefolder:/data/cifar10' or 'imagefolder:/data/cifar10.tar.gz'")
-        images, labels, classes = load_imagefolder(arg, split, progress=progress)
-    elif name in _CIFAR: images, labels, classes = _load_cifar(name, split, root)
-    else: check_choice(name, ('cifar10', 'cifar100', 'imagefolder:<path>', 'synthetic', 'synthetic:<n_train>:<n_test>'), 'dataset')
-    return ImageData(images, labels, classes, name, split).to(device)
+    loader = DATASETS.get(kind)
+    kw = {'progress': progress} if 'progress' in inspect.signature(loader).parameters else {}
+    images, labels, classes = loader(arg, split, root, **kw)
+    return ImageData(images, labels, list(classes), name, split).to(device)
 
 # %% ../nbs/01_data.ipynb #517325e3
 def _class_quotas(counts:np.ndarray, # images in each class
@@ -396,6 +440,27 @@ def noisy_images(images, # uint8 (or float [0, 1]) images N×3×H×W, or an `Ima
     if len(index) != len(x): raise AsymkdError(f"index has {len(index)} positions for {len(x)} images; they must match")
     noise = _per_image_draws(index, lambda b: noise_generator(seed, sigma, b), lambda g, m: torch.randn(m, *x.shape[1:], generator=g))
     return (x + sigma * noise.to(x.device)).clamp_(0, 1)
+
+# %% ../nbs/01_data.ipynb #60c88508
+def input_noise(shape_chw:tuple, # (C, H, W) of one model input, e.g. (3, 224, 224)
+                sigma:float, # noise standard deviation (in normalized input units)
+                seed:int=0, # the noise seed
+                index=None, # int64 N positions of the images in their full split
+               ) -> Tensor:
+    "float32 N×C×H×W draws σ·N(0, 1), fixed by (seed, σ, image position) whatever the batch; not clipped."
+    if sigma < 0: raise AsymkdError(f"noise sigma must be ≥ 0, got {sigma}")
+    index = torch.as_tensor(index, dtype=torch.long).cpu().reshape(-1)
+    out = torch.zeros(len(index), *shape_chw)
+    if sigma == 0 or len(index) == 0: return out
+    blocks = index // _BLOCK
+    for b in blocks.unique().tolist():
+        sel = (blocks == b).nonzero().squeeze(1)
+        rows = index[sel] % _BLOCK
+        g = torch.Generator().manual_seed(_seed_of({'input_noise_seed': int(seed), 'sigma': round(float(sigma), 9), 'block': int(b)}))
+        for r in range(int(rows.max()) + 1):  # row r of a block is the generator's r-th draw
+            draw = torch.randn(*shape_chw, generator=g)
+            out[sel[rows == r]] = draw
+    return out.mul_(sigma)
 
 # %% ../nbs/01_data.ipynb #d9692a30
 def crop_flip_params(n:int, # number of images
@@ -507,13 +572,13 @@ def two_view_augment(images:Tensor, # float N×3×H×W in [0, 1] (uint8 is conve
     return x.clamp_(0, 1)
 
 # %% ../nbs/01_data.ipynb #955b5d66
-VIEW_KINDS = ('clean', 'hflip', 'noise', 'crop-flip')
+VIEW_KINDS = ('clean', 'hflip', 'noise', 'crop-flip', 'input-noise')
 
 @dataclass(frozen=True)
 class View:
-    "How images are shown to a model: clean, mirrored, with pixel noise, or as K cached crop-flips."
+    "How images are shown to a model: clean, mirrored, with pixel noise, as K cached crop-flips, or with noise on the teacher's input."
     kind:str='clean' # one of VIEW_KINDS
-    sigma:float=0.0 # noise standard deviation (kind='noise')
+    sigma:float=0.0 # noise standard deviation (kind='noise' or 'input-noise')
     seed:int=0 # seed of the noise or of the crop boxes
     k:int=1 # crop-flip views per image (kind='crop-flip')
     padding:int=4 # crop-flip zero padding
@@ -521,7 +586,7 @@ class View:
     def __post_init__(self):
         check_choice(self.kind, VIEW_KINDS, 'view kind')
         if not (self.sigma >= 0 and math.isfinite(self.sigma)): raise AsymkdError(f"view sigma must be a finite number ≥ 0, got {self.sigma}")
-        if self.sigma and self.kind != 'noise': raise AsymkdError(f"sigma={self.sigma} only applies to kind='noise', not {self.kind!r}")
+        if self.sigma and self.kind not in ('noise', 'input-noise'): raise AsymkdError(f"sigma={self.sigma} only applies to kind='noise' or 'input-noise', not {self.kind!r}")
         if int(self.k) != self.k or self.k < 1: raise AsymkdError(f"view k (crop-flips per image) must be an integer ≥ 1, got {self.k}")
         if self.k != 1 and self.kind != 'crop-flip': raise AsymkdError(f"k={self.k} only applies to kind='crop-flip', not {self.kind!r}")
         if int(self.padding) != self.padding or self.padding < 0: raise AsymkdError(f"view padding must be an integer ≥ 0, got {self.padding}")
@@ -533,11 +598,13 @@ class View:
     @classmethod
     def noise(cls, sigma:float, seed:int=0) -> View: return cls('noise', sigma=float(sigma), seed=int(seed))
     @classmethod
+    def input_noise(cls, sigma:float, seed:int=0) -> View: return cls('input-noise', sigma=float(sigma), seed=int(seed))
+    @classmethod
     def crop_flip(cls, k:int=8, seed:int=0, padding:int=4) -> View: return cls('crop-flip', seed=int(seed), k=int(k), padding=int(padding))
 
     def to_dict(self) -> dict:
         "The fields that change the pixels, for cache keys and configs."
-        if self.kind == 'noise': return {'kind': self.kind, 'sigma': float(self.sigma), 'seed': int(self.seed)}
+        if self.kind in ('noise', 'input-noise'): return {'kind': self.kind, 'sigma': float(self.sigma), 'seed': int(self.seed)}
         if self.kind == 'crop-flip': return {'kind': self.kind, 'k': int(self.k), 'seed': int(self.seed), 'padding': int(self.padding)}
         return {'kind': self.kind}
 
@@ -554,9 +621,9 @@ def apply_view(images, # uint8 images N×3×H×W, or an `ImageData` (its `indice
                view:View, # what to show
                index=None, # positions of these images in their full split; default 0..N-1
               ):
-    "float [0, 1] images N×3×H×W of `view`; for crop-flip a tuple (images N×K×3×H×W, params N×K×3)."
+    "float [0, 1] images N×3×H×W of `view` (clean pixels for input-noise); for crop-flip a tuple (images N×K×3×H×W, params N×K×3)."
     if isinstance(images, ImageData): index, images = (images.indices if index is None else index), images.images
-    if view.kind == 'clean': return to_float(images)
+    if view.kind in ('clean', 'input-noise'): return to_float(images)  # input-noise: the teacher adds `input_noise` after preprocessing
     if view.kind == 'hflip': return to_float(images).flip(-1)
     if view.kind == 'noise': return noisy_images(images, view.sigma, view.seed, index)
     index = torch.arange(len(images)) if index is None else torch.as_tensor(index)

@@ -10,11 +10,13 @@ import torch
 from .core import AsymkdError, check_choice
 
 # %% auto #0
-__all__ = ['center', 'l2_normalize', 'singular_spectrum', 'effective_rank', 'dims_for_variance', 'subspace_alignment',
-           'spectral_summary']
+__all__ = ['as_matrix', 'center', 'l2_normalize', 'singular_spectrum', 'effective_rank', 'dims_for_variance',
+           'subspace_alignment', 'spectral_summary']
 
 # %% ../nbs/05_spectral.ipynb #fa987afc
-def _as_f64(z, name:str='z') -> torch.Tensor:
+def as_matrix(z, # N×D embeddings: a torch tensor (any float dtype, any device) or a NumPy array
+              name:str='z', # what to call `z` in error messages
+             ) -> torch.Tensor:
     "`z` as a float64 torch tensor of shape N×D (from a tensor or a NumPy array), checked for shape and finiteness."
     z = torch.from_numpy(np.asarray(z)) if not isinstance(z, torch.Tensor) else z.detach()
     if z.ndim != 2: raise AsymkdError(f"{name} must be a 2-d N×D matrix, got shape {tuple(z.shape)}; reshape it to (samples, features)")
@@ -27,7 +29,7 @@ def _as_f64(z, name:str='z') -> torch.Tensor:
 def center(z, # N×D embeddings (tensor or array)
           ) -> torch.Tensor:
     "`z` minus its mean row, in float64."
-    z = _as_f64(z)
+    z = as_matrix(z)
     return z - z.mean(0, keepdim=True)
 
 # %% ../nbs/05_spectral.ipynb #e561c63c
@@ -35,7 +37,7 @@ def l2_normalize(z, # N×D embeddings (tensor or array)
                  eps:float=1e-12, # rows with a smaller norm are divided by `eps` (an all-zero row stays zero)
                 ) -> torch.Tensor:
     "Each row of `z` scaled to unit Euclidean norm, in float64."
-    z = _as_f64(z)
+    z = as_matrix(z)
     return z / z.norm(dim=1, keepdim=True).clamp_min(eps)
 
 # %% ../nbs/05_spectral.ipynb #0b8e9ef6
@@ -106,7 +108,7 @@ def subspace_alignment(z_student, # N×D student embeddings (tensor or array)
 def spectral_summary(z, # N×D embeddings (tensor or array); pass `l2_normalize(z)` for the headline numbers
                     ) -> dict:
     "effective_rank, effective_rank_rankme, dims_90, n and d of `z`, from one spectrum."
-    z = _as_f64(z)
+    z = as_matrix(z)
     p = singular_spectrum(z)
     q = p.sqrt() / p.sqrt().sum()
     return dict(effective_rank=_entropy_exp(p), effective_rank_rankme=_entropy_exp(q),

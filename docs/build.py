@@ -215,17 +215,25 @@ def build(out: Path, only=None, workers: int = 1) -> dict:
     all_pages = pages(only)
     reports = sorted(p.parent.name for p in REPORTS.glob('*/report.html'))
     todo = [p for p in all_pages if p['build']]
-    results, timings = {}, {}
+    results, timings, failed = {}, {}, {}
     ctx = get_context('spawn')   # a fresh interpreter per notebook, as nbdev_test has
     with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=ctx, max_tasks_per_child=1) as pool:
         futs = {pool.submit(process_notebook, p['src'], p['execute']): p for p in todo}
         for f in as_completed(futs):
             p = futs[f]
-            results[p['rel']], timings[p['rel']] = f.result()
-            print(f"  {p['rel']:24s} {timings[p['rel']]:7.1f} s", flush=True)
+            try: results[p['rel']], timings[p['rel']] = f.result()
+            except Exception as e:   # keep going: the page says so, and the build exits 1 at the end
+                failed[p['rel']] = re.sub(r'\x1b\[[0-9;]*m', '', str(e))
+                print(f"  {p['rel']:24s} FAILED: {str(e).splitlines()[0]}", flush=True)
+                results[p['rel']], _ = process_notebook(p['src'], False)
+            else: print(f"  {p['rel']:24s} {timings[p['rel']]:7.1f} s", flush=True)
     ex = _exporter()
     for p in todo:
-        nb = _for_display(results[p['rel']], UNEXECUTED.get(p['rel']))
+        note = UNEXECUTED.get(p['rel'])
+        if p['rel'] in failed:
+            note = ('**Executing this notebook failed when the docs were built**, so it is shown unexecuted:\n\n```\n'
+                    + failed[p['rel']][-3000:] + '\n```')
+        nb = _for_display(results[p['rel']], note)
         render(ex, nb, p['page'], p['title'], _nav(all_pages, reports, p['page']), out)
     # the executed sweep reports, and a page that lists them with their readings
     lines = ['# Reports', '', 'The executed reports of sweeps committed in `reports/`, each with the reading of its numbers.', '']
@@ -242,7 +250,8 @@ def build(out: Path, only=None, workers: int = 1) -> dict:
     import jupyter_server_mathjax
     shutil.copytree(Path(jupyter_server_mathjax.__file__).parent/'static', out/'static'/'mathjax')
     timings['total'] = time.time() - t0
-    (out/'build.json').write_text(json.dumps({k: round(v, 1) for k, v in timings.items()}, indent=1))
+    (out/'build.json').write_text(json.dumps({**{k: round(v, 1) for k, v in timings.items()}, 'failed': sorted(failed)}, indent=1))
+    timings['failed'] = sorted(failed)
     return timings
 
 
@@ -263,6 +272,7 @@ def main(argv=None):
         a.out = str(get_config().doc_path)
     t = build(Path(a.out), a.only, a.workers)
     print(f"built {a.out} in {t['total']:.1f} s; open {Path(a.out)/'index.html'}")
+    if t['failed']: sys.exit(f"executing failed for {t['failed']} (their pages say why)")
 
 
 if __name__ == '__main__': main()

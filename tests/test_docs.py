@@ -90,6 +90,7 @@ def _open(d, url):
         tables: Array.from(document.querySelectorAll('table')).map(t => t.innerText),
         images: Array.from(document.images).map(i => ({src: i.src.slice(0, 60), w: i.naturalWidth, h: i.naturalHeight})),
         links: Array.from(document.querySelectorAll('nav a')).map(a => a.getAttribute('href')),
+        code_inputs: Array.from(document.querySelectorAll('.jp-CodeCell .jp-InputArea')).filter(e => e.offsetParent !== null).length,
         text: document.body.innerText};""")
 
 
@@ -150,6 +151,7 @@ def test_smoke_report_renders(browser, smoke_sweep):
     assert page['h1'], f'report.html has no top heading: {page["headings"][:5]}'
     assert len(page['headings']) >= 3, f'report.html has too few sections: {page["headings"]}'
     assert page['tables'], 'report.html has no tables'
+    assert page['code_inputs'] == 0, f"report.html shows {page['code_inputs']} code cells: a report shows results, not code"
     figures = sorted((report/'figures').glob('*.png'))
     assert figures and len(page['images']) >= len(figures), \
         f'{len(page["images"])} images on the page for {len(figures)} figures in figures/'

@@ -53,3 +53,12 @@ def test_bad_row_is_one_line_exit_2(tmp_path):
     p = run_cli('bench', '--size', 'tiny', '--rows', 'cosine', '--out', tmp_path/'b.json')
     assert p.returncode == 2 and "unknown bench row 'cosine'; valid: cache-build" in p.stderr
     assert len(p.stderr.strip().splitlines()) == 1 and not (tmp_path/'b.json').exists()
+
+
+def test_grid_estimate_and_gpu_rows(tiny_bench):
+    res, p = tiny_bench
+    est = res['grid']['estimate']
+    assert est['runs'] > 0 and 0 < est['seconds_low'] <= est['seconds_high'] and est['bound'] in est['parts']
+    assert math.isclose(sum(est['parts'].values()), (est['seconds_low'] + est['seconds_high']) / 2, rel_tol=1e-6)
+    if res['device'].startswith('cpu'): assert all(r['status'] == 'not measured (no GPU in this session)' for r in res['gpu_rows'])
+    assert 'grid: the paper preset here' in p.stdout

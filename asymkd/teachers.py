@@ -14,14 +14,16 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from tqdm import tqdm
-from fastcore.basics import patch
+from fastcore.basics import patch, store_attr
+from fastcore.meta import delegates
 from safetensors.torch import load as st_load, save as st_save
 from .core import (AsymkdError, check_choice, cache_root, atomic_write_bytes, atomic_write_json,
-                         sha256_bytes, sha256_file, stable_hash, resolve_device)
-from .data import ImageData, View, apply_view, to_float
+                         sha256_bytes, sha256_file, stable_hash, resolve_device, Registry, Store)
+from .data import ImageData, View, apply_view, to_float, input_noise
 
 # %% auto #0
-__all__ = ['list_teachers', 'Teacher', 'create_teacher', 'CachedEmbeddings', 'TeacherCache']
+__all__ = ['TEACHERS', 'register_teacher', 'list_teachers', 'check_teacher', 'Teacher', 'create_teacher', 'CachedEmbeddings',
+           'TeacherCache']
 
 # %% ../nbs/02_teachers.ipynb #75c715ae
 @dataclass(frozen=True)
@@ -38,10 +40,26 @@ _NAMED = {
 }
 _GENERIC = ('timm:<name>', 'open_clip:<arch>:<tag>')
 
+TEACHERS = Registry('teacher')
+
+def register_teacher(name:str, # the spec users write, e.g. 'my-teacher'
+                    ):
+    "Decorator that registers a factory `fn(pretrained, checkpoint, device, input_size, seed) -> Teacher` under `name`."
+    return TEACHERS.register(name)
+
+def _named_factory(name:str):
+    "The factory of a named library teacher: build `_NAMED[name]` with the library's loading code."
+    def factory(pretrained:bool=True, checkpoint=None, device='cpu', input_size=None, seed=None):
+        return _build(name, _NAMED[name], pretrained, checkpoint, device, input_size, seed)
+    factory.__doc__ = f"Teacher {name!r}: {_NAMED[name].library} {_NAMED[name].name}."
+    return factory
+
+for _n in _NAMED: TEACHERS.add(_n, _named_factory(_n))
+
 # %% ../nbs/02_teachers.ipynb #8c30795f
 def list_teachers() -> list[str]:
-    "The named teacher specs, then the generic forms `timm:<name>` and `open_clip:<arch>:<tag>`."
-    return [*_NAMED, *_GENERIC]
+    "The registered teacher names, then the generic forms `timm:<name>` and `open_clip:<arch>:<tag>`."
+    return [*TEACHERS, *_GENERIC]
 
 # %% ../nbs/02_teachers.ipynb #b778ff4d
 def _parse_spec(spec:str) -> _Spec:
@@ -59,6 +77,12 @@ def _parse_spec(spec:str) -> _Spec:
         if tag: check_choice(tag, open_clip.list_pretrained_tags_by_model(arch), f'open_clip tag for {arch}')
         return _Spec('open_clip', arch, tag)
     raise AsymkdError(f"unknown teacher {spec!r}; valid: {', '.join(list_teachers())}")
+
+def check_teacher(spec:str) -> str:
+    "`spec` if it names a registered teacher or a valid `timm:`/`open_clip:` model, else an `AsymkdError`; builds nothing."
+    if spec in TEACHERS: return spec
+    _parse_spec(spec)
+    return spec
 
 # %% ../nbs/02_teachers.ipynb #b66fa60c
 @dataclass(frozen=True)
@@ -173,7 +197,8 @@ class Teacher(nn.Module):
                  weights_id:str, # 'random-init', the library's tag, or 'sha256:<file hash>'
                 ):
         super().__init__()
-        self.model, self.spec, self.embed_dim, self.weights_id = model, spec, int(embed_dim), weights_id
+        store_attr('model,spec,weights_id')
+        self.embed_dim = int(embed_dim)
         self.input_size, self.interpolation = tuple(int(s) for s in input_size), check_choice(interpolation, _TORCH_MODES, 'interpolation')
         self.mean, self.std = tuple(float(m) for m in mean), tuple(float(s) for s in std)
         self.register_buffer('pixel_mean', torch.tensor(self.mean).view(1, 3, 1, 1), persistent=False)
@@ -214,18 +239,25 @@ class Teacher(nn.Module):
               batch_size:int=256, # images per forward pass
               precision:str='fp32', # 'fp32', or 'bf16' autocast
               progress:bool=True, # show a tqdm progress bar
+              index=None, # positions of the images in their full split (for `input_sigma`)
+              input_sigma:float=0.0, # σ of `asymkd.data.input_noise` added to the normalized input (not clipped)
+              noise_seed:int=0, # seed of that noise
              ) -> torch.Tensor:
         "Embeddings of `images` as a float32 CPU tensor N×D, computed in batches on the teacher's device without autograd."
         check_choice(precision, ('fp32', 'bf16'), 'precision')
         if images.ndim != 4 or images.shape[1] != 3: raise AsymkdError(f"embed takes images N×3×H×W, got shape {tuple(images.shape)}")
         out = torch.empty(len(images), self.embed_dim, dtype=torch.float32)
         dev = self.device
+        if input_sigma and (index is None or len(index) != len(images)):
+            raise AsymkdError(f"input noise needs the {len(images)} images' positions in their split (index=), got {None if index is None else len(index)}")
         model = self.bf16_model() if precision == 'bf16' else self.model
         with torch.inference_mode(), torch.autocast(dev.type, dtype=torch.bfloat16, enabled=precision == 'bf16'), \
              tqdm(total=len(images), desc=f'embed {self.spec}', unit='img', disable=not progress, leave=False) as bar:
             for i in range(0, len(images), batch_size):
                 x = images[i:i+batch_size].to(dev, non_blocking=True)
-                out[i:i+len(x)] = model(self.preprocess(to_float(x) if x.dtype == torch.uint8 else x)).float().cpu()
+                inp = self.preprocess(to_float(x) if x.dtype == torch.uint8 else x)
+                if input_sigma: inp = inp + input_noise(tuple(inp.shape[1:]), input_sigma, noise_seed, index[i:i+len(x)]).to(dev)
+                out[i:i+len(x)] = model(inp).float().cpu()
                 bar.update(len(x))
         return out
 
@@ -270,14 +302,9 @@ def _create_open_clip(s:_Spec, pretrained:bool, checkpoint, input_size):
     return model.visual, _as_size(pc['size']), pc['interpolation'], pc['mean'], pc['std'], model.visual.output_dim, s.tag
 
 # %% ../nbs/02_teachers.ipynb #0e5b7821
-def create_teacher(spec:str, # 'clip-vit-b32', 'dinov2-vitb14', 'timm:<name>' or 'open_clip:<arch>:<tag>'
-                   pretrained:bool=True, # load pretrained weights (False: random init, for tests and smoke runs)
-                   checkpoint=None, # a local weights file to load instead of the library's download
-                   device='cpu', # where the teacher runs ('auto' = CUDA when available)
-                   input_size=None, # override the input resolution: int or (H, W)
-                  ) -> Teacher:
-    "Create a frozen `Teacher` from a spec, with the library's own weights and preprocessing settings."
-    s, input_size = _parse_spec(spec), _as_size(input_size)
+def _build(spec:str, s:_Spec, pretrained:bool, checkpoint, device, input_size, seed) -> Teacher:
+    "Build the library model of parsed spec `s` as a `Teacher` (see `create_teacher`)."
+    input_size = _as_size(input_size)
     if checkpoint is not None:
         checkpoint = Path(checkpoint).expanduser()
         if not checkpoint.is_file(): raise AsymkdError(f"checkpoint file {checkpoint} does not exist; pass the path of a local weights file")
@@ -289,17 +316,34 @@ def create_teacher(spec:str, # 'clip-vit-b32', 'dinov2-vitb14', 'timm:<name>' or
         if _cached_weights(src): offline = _hub_offline()
         elif not _can_reach(src): raise _missing_weights_error(spec, src)
     build = _create_timm if s.library == 'timm' else _create_open_clip
+    seeded = seed is not None and not pretrained
     try:
-        with offline: model, size, interp, mean, std, dim, tag = build(s, pretrained, checkpoint, input_size)
+        with offline, torch.random.fork_rng(devices=[], enabled=seeded):
+            if seeded: torch.manual_seed(int(seed))
+            model, size, interp, mean, std, dim, tag = build(s, pretrained, checkpoint, input_size)
     except (OSError, RuntimeError) as e:  # a download the cache check did not foresee
         if checkpoint is None and pretrained and (isinstance(e, FileNotFoundError) or 'download' in str(e).lower()):
             raise _missing_weights_error(spec, _weights_source(s)) from e
         raise
-    weights_id = f"sha256:{sha256_file(checkpoint)}" if checkpoint else (tag if pretrained else 'random-init')
+    weights_id = f"sha256:{sha256_file(checkpoint)}" if checkpoint else (tag if pretrained else (f'random-init-seed{int(seed)}' if seeded else 'random-init'))
     if interp not in _TORCH_MODES:
         warnings.warn(f"teacher {spec!r} asks for interpolation {interp!r}; using bicubic")
         interp = 'bicubic'
     return Teacher(model, spec, dim, size, interp, mean, std, weights_id).to(resolve_device(device))
+
+def create_teacher(spec:str, # a registered name ('clip-vit-b32', 'dinov2-vitb14', ...), 'timm:<name>' or 'open_clip:<arch>:<tag>'
+                   pretrained:bool=True, # load pretrained weights (False: random init, for tests and smoke runs)
+                   checkpoint=None, # a local weights file to load instead of the library's download
+                   device='cpu', # where the teacher runs ('auto' = CUDA when available)
+                   input_size=None, # override the input resolution: int or (H, W)
+                   seed:int|None=None, # with pretrained=False: draw the random weights from this seed (global RNG untouched)
+                  ) -> Teacher:
+    "Create a frozen `Teacher` from a spec, with the library's own weights and preprocessing settings."
+    if spec in TEACHERS:
+        t = TEACHERS.get(spec)(pretrained=pretrained, checkpoint=checkpoint, device=device, input_size=input_size, seed=seed)
+        if not isinstance(t, Teacher): raise AsymkdError(f"teacher factory {spec!r} returned {type(t).__name__}, not an asymkd.teachers.Teacher; wrap the model in Teacher(...)")
+        return t.to(resolve_device(device))
+    return _build(spec, _parse_spec(spec), pretrained, checkpoint, device, input_size, seed)
 
 # %% ../nbs/02_teachers.ipynb #70c4816f
 _CACHE_FORMAT = 1
@@ -331,7 +375,11 @@ class TeacherCache:
     "Teacher embeddings computed once and stored as checksummed fp16 safetensors under `root`, keyed by everything that changes them."
     def __init__(self, root=None): # the folder of cache entries; default `cache_root()/'teachers'`
         self.root = Path(root).expanduser() if root is not None else cache_root()/'teachers'
-        self.hits = self.misses = self.rebuilds = 0
+        self.store = Store(self.root, 'teacher')
+
+    hits = property(lambda self: self.store.hits, doc="Entries read from disk.")
+    misses = property(lambda self: self.store.misses, doc="Entries computed (absent or untrusted).")
+    rebuilds = property(lambda self: self.store.rebuilds, doc="Entries found but untrusted, so computed again.")
 
     def __repr__(self): return f"TeacherCache({str(self.root)!r}, hits={self.hits}, misses={self.misses}, rebuilds={self.rebuilds})"
 
@@ -348,7 +396,7 @@ class TeacherCache:
 
     def paths(self, key:str) -> tuple[Path, Path]:
         "The entry's (embeddings file, JSON sidecar)."
-        return self.root/f'{key}.safetensors', self.root/f'{key}.json'
+        return self.store.paths(key, 'safetensors')
 
 # %% ../nbs/02_teachers.ipynb #f05c469b
 def _compute_view(teacher:Teacher, data:ImageData, view:View, precision:str, batch_size:int, progress:bool,
@@ -363,7 +411,10 @@ def _compute_view(teacher:Teacher, data:ImageData, view:View, precision:str, bat
         for i in range(0, n, chunk):
             sl = slice(i, min(i + chunk, n))
             out = apply_view(data.images[sl], view, index=data.indices[sl])
-            if params is None: z[sl] = teacher.embed(out, batch_size=batch_size, precision=precision, progress=False)
+            if view.kind == 'input-noise':  # the noise goes onto the normalized input, inside `embed`
+                z[sl] = teacher.embed(out, batch_size=batch_size, precision=precision, progress=False,
+                                      index=data.indices[sl], input_sigma=view.sigma, noise_seed=view.seed)
+            elif params is None: z[sl] = teacher.embed(out, batch_size=batch_size, precision=precision, progress=False)
             else:
                 imgs, params[sl] = out[0], out[1].to('cpu', torch.int64)
                 z[sl] = teacher.embed(imgs.flatten(0, 1), batch_size=batch_size, precision=precision, progress=False).view(len(imgs), k, -1)
@@ -371,46 +422,32 @@ def _compute_view(teacher:Teacher, data:ImageData, view:View, precision:str, bat
     return z, params
 
 # %% ../nbs/02_teachers.ipynb #785f46a8
-class _CorruptEntry(Exception): "A cache entry that cannot be trusted."
-
-@patch
-def _read(self:TeacherCache, key:str) -> CachedEmbeddings:
-    "Read and verify the entry `key`; raise `_CorruptEntry` saying why when it cannot be trusted."
-    st, js = self.paths(key)
-    try: meta = json.loads(js.read_text())
-    except (OSError, ValueError) as e: raise _CorruptEntry(f"unreadable sidecar: {e}") from None
-    try: blob = st.read_bytes()
-    except OSError as e: raise _CorruptEntry(f"unreadable file: {e}") from None
-    if meta.get('key') != key or sha256_bytes(blob) != meta.get('sha256'): raise _CorruptEntry('SHA-256 does not match its sidecar')
-    try: tensors = st_load(blob)
-    except Exception as e: raise _CorruptEntry(f"not a safetensors file: {e}") from None
+def _decode_entry(blob:bytes, meta:dict) -> tuple:
+    "(float32 embeddings, params or None) of a verified entry; raises when the blob is not what its sidecar says."
+    tensors = st_load(blob)
     z = tensors.get('embeddings')
-    if z is None or list(z.shape) != meta.get('shape'): raise _CorruptEntry('embeddings missing or of the wrong shape')
-    return CachedEmbeddings(z.float(), tensors.get('params'), key, meta, True)
+    if z is None or list(z.shape) != meta.get('shape'): raise ValueError('embeddings missing or of the wrong shape')
+    return z.float(), tensors.get('params')
 
 @patch
 def _write(self:TeacherCache, key:str, fields:dict, z:torch.Tensor, params, seconds:float) -> CachedEmbeddings:
-    "Store `z` (fp16 unless out of its range) and `params` atomically with their sidecar; return what a read gives back."
+    "Store `z` (fp16 unless out of its range) and `params` with their sidecar through the store; return what a read gives back."
     dtype = torch.float16 if bool(z.abs().max() <= torch.finfo(torch.float16).max) else torch.float32
     tensors = {'embeddings': z.to(dtype).contiguous()}
     if params is not None: tensors['params'] = params.contiguous()
     blob = st_save(tensors, metadata={'key': key})
-    st, js = self.paths(key)
-    atomic_write_bytes(st, blob)
-    meta = dict(key=key, spec=fields['spec'], weights=fields['weights'], dataset=fields['dataset'], split=fields['split'],
+    meta = dict(spec=fields['spec'], weights=fields['weights'], dataset=fields['dataset'], split=fields['split'],
                 view=fields['view'], precision=fields['precision'], n=z.shape[0], d=z.shape[-1], shape=list(z.shape),
-                dtype=str(dtype).removeprefix('torch.'), file=st.name, bytes=len(blob), sha256=sha256_bytes(blob),
-                versions=fields['versions'], key_fields=fields, seconds=round(seconds, 3),
-                created=datetime.now(timezone.utc).isoformat(timespec='seconds'))
-    atomic_write_json(js, meta)
-    return CachedEmbeddings(tensors['embeddings'].float(), params, key, meta, False)
+                dtype=str(dtype).removeprefix('torch.'), versions=fields['versions'], key_fields=fields, seconds=round(seconds, 3))
+    record = self.store.put(key, blob, meta, 'safetensors')  # adds key, file, bytes, sha256, created
+    return CachedEmbeddings(tensors['embeddings'].float(), params, key, record, False)
 
 # %% ../nbs/02_teachers.ipynb #f59f99e6
 @patch
 def get_record(self:TeacherCache,
                teacher:Teacher, # the teacher to run on a miss
                data:ImageData, # the images (its name, split and indices go into the key)
-               view:View=View.clean(), # which pixels: View.clean() (default), hflip, noise(σ, seed), crop_flip(k, seed)
+               view:View=View.clean(), # which pixels: View.clean() (default), hflip, noise(σ, seed), crop_flip(k, seed), input_noise(σ, seed)
                precision:str='fp32', # compute precision: 'fp32' or 'bf16'
                batch_size:int=256, # images per forward pass on a miss
                progress:bool=True, # progress bar on a miss
@@ -418,29 +455,22 @@ def get_record(self:TeacherCache,
     "The cached entry for these inputs (embeddings, crop params, sidecar), computing and storing it on a miss."
     fields = self.key_fields(teacher, data, view, precision)
     key = stable_hash(fields)
-    st, js = self.paths(key)
-    if js.exists():
-        try:
-            rec = self._read(key)
-            self.hits += 1
-            return rec
-        except _CorruptEntry as e:
-            warnings.warn(f"teacher cache entry {st} cannot be trusted ({e}); recomputing it")
-            self.rebuilds += 1
-    self.misses += 1
+    if (hit := self.store.get(key, 'safetensors', check=_decode_entry)) is not None:
+        (z, params), meta = hit
+        return CachedEmbeddings(z, params, key, meta, True)
     t0 = time.perf_counter()
     z, params = _compute_view(teacher, data, view, precision, batch_size, progress)
     return self._write(key, fields, z, params, time.perf_counter() - t0)
 
 @patch
-def get(self:TeacherCache, teacher:Teacher, data:ImageData, view:View=View.clean(), precision:str='fp32',
-        batch_size:int=256, progress:bool=True) -> torch.Tensor:
+@delegates(TeacherCache.get_record)
+def get(self:TeacherCache, teacher:Teacher, data:ImageData, view:View=View.clean(), **kwargs) -> torch.Tensor:
     "Float32 teacher embeddings of `data` under `view`: N×D, or N×K×D for crop-flip (see `get_record` for the parameters)."
-    return self.get_record(teacher, data, view, precision, batch_size, progress).embeddings
+    return self.get_record(teacher, data, view, **kwargs).embeddings
 
 @patch
-def get_crop_params(self:TeacherCache, teacher:Teacher, data:ImageData, view:View, precision:str='fp32',
-                    batch_size:int=256, progress:bool=True) -> torch.Tensor:
+@delegates(TeacherCache.get_record)
+def get_crop_params(self:TeacherCache, teacher:Teacher, data:ImageData, view:View, **kwargs) -> torch.Tensor:
     "The int64 N×K×3 (dx, dy, flip) of a crop-flip view's cached embeddings, in the order of `get`'s N×K×D."
     if view.kind != 'crop-flip': raise AsymkdError(f"crop parameters exist only for crop-flip views, not {view.kind!r}; use View.crop_flip(k, seed)")
-    return self.get_record(teacher, data, view, precision, batch_size, progress).params
+    return self.get_record(teacher, data, view, **kwargs).params

@@ -4,12 +4,13 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-ASYMKD = [sys.executable, '-c', 'from asymkd.sweep import main; main()']
+ASYMKD = [sys.executable, '-c', 'from asymkd.cli import main; main()']
 
 
-def run_cli(*args, cwd=None, timeout=1200, check=False):
-    "Run `asymkd ARGS...` in a subprocess; return the CompletedProcess (text output)."
-    p = subprocess.run([*ASYMKD, *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=timeout)
+def run_cli(*args, cwd=None, timeout=1200, check=False, env=None):
+    "Run `asymkd ARGS...` in a subprocess (extra environment variables in `env`); return the CompletedProcess (text output)."
+    p = subprocess.run([*ASYMKD, *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=timeout,
+                       env=None if env is None else {**os.environ, **{k: str(v) for k, v in env.items()}})
     if check and p.returncode != 0: raise AssertionError(f"asymkd {' '.join(map(str, args))} failed ({p.returncode}):\n{p.stdout}\n{p.stderr}")
     return p
 

@@ -76,8 +76,36 @@ def test_papermill_cli_runs_the_experiment_notebook(tmp_path):
                        capture_output=True, text=True, timeout=600)
     assert p.returncode == 0, p.stderr[-3000:]
     cfg = json.loads((tmp_path/'run'/'config.json').read_text())
-    assert cfg['seed'] == 7 and cfg['student'] == 'cnn-s'
+    assert cfg['seed'] == 7 and cfg['student'] == 'cnn-s' and cfg['train_subset'] == 256  # the rest from the `tiny` preset
     assert json.loads((tmp_path/'run'/'metrics.json').read_text())['run_id'].endswith(cfg['config_hash'])
+    # run_experiment calls the same step functions the notebook shows one by one: the same config, the same bytes
+    code = ("import sys; from asymkd.experiment import RunFolder, run_experiment; "
+            "run_experiment(RunFolder(sys.argv[1]).config(), sys.argv[2], progress=False)")
+    subprocess.run([sys.executable, '-c', code, str(tmp_path/'run'), str(tmp_path/'again')], check=True, timeout=600)
+    assert (tmp_path/'again'/'metrics.json').read_bytes() == (tmp_path/'run'/'metrics.json').read_bytes()
+
+
+def test_experiment_notebook_parameters_are_config_defaults():
+    from dataclasses import asdict
+    from asymkd.experiment import Config
+    nb = json.loads((REPO/'nbs'/'experiments'/'distill.ipynb').read_text())
+    (cell,) = [c for c in nb['cells'] if 'parameters' in c['metadata'].get('tags', [])]
+    params = {}
+    exec(''.join(cell['source']), params)
+    params = {k: tuple(v) if isinstance(v, list) else v for k, v in params.items() if not k.startswith('__')}
+    assert {k: params.pop(k) for k in ('preset', 'out_dir', 'progress')} == {'preset': 'tiny', 'out_dir': None, 'progress': True}
+    assert params == asdict(Config())
+
+
+def test_warnings_inside_a_run_reach_the_sweep_output(tmp_path):
+    env = dict(ASYMKD_CACHE=tmp_path/'cache')
+    _tiny(tmp_path/'first', env=env, check=True)
+    entry = next((tmp_path/'cache'/'teachers').glob('*.safetensors'))
+    entry.write_bytes(entry.read_bytes()[:-7])  # truncated: its checksum no longer matches
+    p = _tiny(tmp_path/'second', env=env, check=True)
+    assert 'runs raised warnings:' in p.stderr and 'cannot be trusted' in p.stderr, p.stderr
+    (run,) = (tmp_path/'second').glob('*/warnings.json')
+    assert any('cannot be trusted' in w for w in json.loads(run.read_text()))
 
 
 def test_broken_dataset_fails_its_runs_naming_the_file(tmp_path):

@@ -12,12 +12,14 @@ import torch
 import torch.nn.functional as F
 from .core import AsymkdError, check_choice, resolve_device
 from .data import stratified_indices
-from .spectral import as_matrix, center, l2_normalize, singular_spectrum, effective_rank, spectral_summary
+from .spectral import (as_matrix, center, l2_normalize, singular_spectrum, effective_rank, spectral_summary,
+                             paper_singular_values, paper_effective_rank, paper_dims_for_variance)
 from .losses import uniformity_loss
 
 # %% auto #0
 __all__ = ['L2_GRID', 'NOISE_SIGMAS', 'embed', 'Standardizer', 'LinearProbe', 'fit_linear_probe', 'linear_probe', 'knn_accuracy',
-           'linear_cka', 'infonce_mi', 'noise_robustness', 'describe_embeddings']
+           'linear_cka', 'infonce_mi', 'noise_robustness', 'describe_embeddings', 'fit_paper_probe', 'paper_probe',
+           'paper_mi', 'paper_uniformity', 'paper_block']
 
 # %% ../nbs/06_evaluation.ipynb #b432296e
 def _matrix(z, name:str='z') -> torch.Tensor:
@@ -68,14 +70,17 @@ def embed(encoder:Callable, # a callable on float [0, 1] images N×C×H×W → N
 # %% ../nbs/06_evaluation.ipynb #fcc1f242
 class Standardizer:
     "Per-feature mean and standard deviation fit on training embeddings, applied unchanged to any other embeddings."
-    def __init__(self, eps:float=1e-12): # a std at or below this counts as a constant feature (scale 1)
-        self.eps, self.mean, self.std = eps, None, None
+    def __init__(self,
+                 eps:float=1e-12, # a std at or below this counts as a constant feature (scale 1)
+                 scale:bool=True, # divide by the std; False: only subtract the mean (the papers' unstandardized probe)
+                ):
+        self.eps, self.scale, self.mean, self.std = eps, scale, None, None
 
     def fit(self, z) -> 'Standardizer':
         "Fit the mean and std (ddof = 0) of `z`'s columns, in float64."
         z = _matrix(z)
         self.mean, std = z.mean(0), z.std(0, correction=0)
-        self.std = torch.where(std > self.eps, std, torch.ones_like(std))
+        self.std = torch.where(std > self.eps, std, torch.ones_like(std)) if self.scale else torch.ones_like(std)
         return self
 
     def transform(self, z) -> torch.Tensor:
@@ -146,10 +151,11 @@ class LinearProbe:
     l2: float # the chosen penalty λ
     val_loss: dict = field(default_factory=dict) # {λ: cross-entropy on the validation slice}; empty with a single λ
     val_accuracy: dict = field(default_factory=dict) # {λ: accuracy on the validation slice}
+    normalize: bool = False # L2-normalize inputs before the standardizer (the papers' probe)
 
     def logits(self, z) -> torch.Tensor:
         "N×C class scores of embeddings `z`."
-        return self.standardizer(z) @ self.weight + self.bias
+        return self.standardizer(l2_normalize(z) if self.normalize else z) @ self.weight + self.bias
 
     def predict(self, z) -> torch.Tensor:
         "Predicted labels of embeddings `z`."
@@ -256,10 +262,14 @@ def infonce_mi(z_s, # N×D student embeddings
                z_t, # N×D teacher embeddings of the same images, in the same order
                temperature:float=0.1, # T
                batch_size:int=256, # B: candidates per query
+               permute_seed:int|None=None, # None: consecutive batches in the given order; an int: batches after one fixed permutation drawn with this seed
               ) -> dict:
-    "Student→teacher InfoNCE over fixed consecutive batches: dict(loss, batch_size, bound = log B − loss)."
+    "Student→teacher InfoNCE over fixed batches: dict(loss, batch_size, bound = log B − loss)."
     s, t = l2_normalize(_matrix(z_s, 'z_s')), l2_normalize(_matrix(z_t, 'z_t'))
     if s.shape != t.shape: raise AsymkdError(f"z_s and z_t must have the same N×D shape, got {tuple(s.shape)} and {tuple(t.shape)}")
+    if permute_seed is not None:
+        order = torch.from_numpy(np.random.default_rng(permute_seed).permutation(len(s)))
+        s, t = s[order], t[order]
     if temperature <= 0: raise AsymkdError(f"temperature must be positive, got {temperature}")
     nb = len(s) // batch_size
     if batch_size < 2 or nb == 0: raise AsymkdError(f"need batch_size ≥ 2 and at least batch_size rows: got batch_size {batch_size} and {len(s)} rows; lower batch_size")
@@ -319,3 +329,85 @@ def describe_embeddings(z_test, # N×D embeddings of the test subset
     out['raw_effective_rank'] = float(effective_rank(z_test))
     out['raw_probe_accuracy'] = float(linear_probe(z_probe, y_probe, z_test, y_test))
     return out, probe
+
+# %% ../nbs/06_evaluation.ipynb #43c11ce7
+def fit_paper_probe(train_z, # N×D training embeddings (L2-normalized inside)
+                    train_y, # their N labels
+                    C:float=1.0, # scikit-learn's inverse penalty: ½‖W‖² + C·Σ cross-entropy
+                    max_iter:int=1000, # L-BFGS iterations at most
+                    tol:float=1e-7, # L-BFGS stops when every entry of the (preconditioned) gradient is at most this
+                   ) -> LinearProbe:
+    "Paper 1's probe: multinomial logistic regression at scikit-learn's C on L2-normalized, unstandardized embeddings."
+    if not (math.isfinite(C) and C > 0): raise AsymkdError(f"C must be a positive number, got {C}")
+    z = l2_normalize(_matrix(train_z, 'train_z'))
+    y = _labels(train_y, len(z), 'train_y')
+    classes = torch.unique(y)
+    if len(classes) < 2: raise AsymkdError("the training labels hold a single class; a probe needs at least two")
+    st = Standardizer(scale=False).fit(z)
+    x, l2 = st(z), 1 / (C * len(z))
+    w = _fit_softmax(x, torch.searchsorted(classes, y), len(classes), l2, _covariance_basis(x), max_iter=max_iter, tol=tol)
+    return LinearProbe(st, w[:-1], w[-1], classes, l2, normalize=True)
+
+# %% ../nbs/06_evaluation.ipynb #ea728370
+def paper_probe(train_z, # N×D training embeddings
+                train_y, # their labels
+                test_z, # M×D test embeddings
+                test_y, # their labels
+                C:float=1.0, # scikit-learn's C
+               ) -> float:
+    "Test accuracy of paper 1's probe (`fit_paper_probe`) fit on the training embeddings."
+    return fit_paper_probe(train_z, train_y, C).accuracy(test_z, test_y)
+
+# %% ../nbs/06_evaluation.ipynb #6ab3d90e
+def _batches(n:int, batch_size:int):
+    "(start, stop) of consecutive batches of `batch_size` rows covering 0..n, the last one partial."
+    if batch_size < 1: raise AsymkdError(f"batch_size must be at least 1, got {batch_size}")
+    return [(a, min(a + batch_size, n)) for a in range(0, n, batch_size)]
+
+# %% ../nbs/06_evaluation.ipynb #352270df
+def paper_mi(z_s, # N×D student embeddings, in the order to batch them (the paper: natural test order)
+             z_t, # N×D teacher embeddings of the same images, in the same order
+             batch_size:int=64, # rows per batch; the last, partial batch is kept
+             temperature:float=0.1, # T of the logits z_s·z_tᵀ / T
+            ) -> float:
+    "Paper 1's InfoNCE proxy: the mean over consecutive batches of the batch's student→teacher cross-entropy."
+    s, t = l2_normalize(_matrix(z_s, 'z_s')), l2_normalize(_matrix(z_t, 'z_t'))
+    if s.shape != t.shape: raise AsymkdError(f"z_s and z_t must have the same N×D shape, got {tuple(s.shape)} and {tuple(t.shape)}")
+    if temperature <= 0: raise AsymkdError(f"temperature must be positive, got {temperature}")
+    per_batch = []
+    for a, b in _batches(len(s), batch_size):
+        logits = s[a:b] @ t[a:b].T / temperature
+        per_batch.append((logits.logsumexp(1) - logits.diagonal()).mean().item())
+    return sum(per_batch) / len(per_batch)
+
+# %% ../nbs/06_evaluation.ipynb #5468b12a
+def paper_uniformity(z, # N×D embeddings, in the order to batch them
+                     batch_size:int=64, # rows per batch; the last, partial batch is kept
+                    ) -> float:
+    "Paper 1's uniformity: the mean over consecutive batches of log mean over all B×B pairs (i = j included) of exp(−2‖zᵢ − zⱼ‖²)."
+    u = l2_normalize(_matrix(z))
+    per_batch = [torch.exp(-2 * torch.cdist(u[a:b], u[a:b])**2).mean().log().item() for a, b in _batches(len(u), batch_size)]
+    return sum(per_batch) / len(per_batch)
+
+# %% ../nbs/06_evaluation.ipynb #be2b9461
+def paper_block(z_test_s, # N×D test embeddings of the model, in natural test order
+                z_test_t, # N×D teacher test embeddings of the same images (for the InfoNCE proxy), or None
+                z_train_s, # the model's training embeddings (the probe's training set)
+                y_train, # their labels
+                y_test, # the N test labels
+                noisy_tests, # {σ: N×D test embeddings under noise σ} (or a callable σ → embeddings)
+                C:float=1.0, # the probe's scikit-learn C
+                batch_size:int=64, # batch of the InfoNCE proxy and the uniformity
+                temperature:float=0.1, # temperature of the InfoNCE proxy
+               ) -> dict:
+    "Paper 1's per-run numbers of one model's embeddings, computed as its notebook does."
+    z = _matrix(z_test_s, 'z_test_s')
+    s = paper_singular_values(z)
+    probe = fit_paper_probe(z_train_s, y_train, C)
+    out = dict(singular_values=[float(v) for v in s], effective_rank=paper_effective_rank(s),
+               dims_90=paper_dims_for_variance(s, 0.9), n=int(z.shape[0]), d=int(z.shape[1]),
+               probe_accuracy=float(probe.accuracy(z_test_s, y_test)),
+               noise_accuracy=noise_robustness(probe, noisy_tests, y_test, normalize=False))
+    if z_test_t is not None: out['mi'] = paper_mi(z_test_s, z_test_t, batch_size, temperature)
+    out['uniformity'] = paper_uniformity(z_test_s, batch_size)
+    return out

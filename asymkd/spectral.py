@@ -11,7 +11,8 @@ from .core import AsymkdError, check_choice
 
 # %% auto #0
 __all__ = ['as_matrix', 'center', 'l2_normalize', 'singular_spectrum', 'effective_rank', 'dims_for_variance',
-           'subspace_alignment', 'spectral_summary']
+           'subspace_alignment', 'spectral_summary', 'paper_singular_values', 'paper_effective_rank',
+           'paper_dims_for_variance']
 
 # %% ../nbs/05_spectral.ipynb #fa987afc
 def as_matrix(z, # N×D embeddings: a torch tensor (any float dtype, any device) or a NumPy array
@@ -113,3 +114,38 @@ def spectral_summary(z, # N×D embeddings (tensor or array); pass `l2_normalize(
     q = p.sqrt() / p.sqrt().sum()
     return dict(effective_rank=_entropy_exp(p), effective_rank_rankme=_entropy_exp(q),
                 dims_90=dims_for_variance(z, 0.9), n=int(z.shape[0]), d=int(z.shape[1]))
+
+# %% ../nbs/05_spectral.ipynb #d3075bfa
+def paper_singular_values(z, # N×D embeddings (tensor or array), in the order the paper used (natural test order)
+                         ) -> torch.Tensor:
+    "Singular values of L2-normalized, centered `z` by a float32 SVD, as paper 1 computes them: descending, length min(N, D)."
+    z = as_matrix(z).to(torch.float32)
+    z = z / z.norm(dim=1, keepdim=True).clamp_min(1e-12)  # torch.nn.functional.normalize's formula
+    return torch.linalg.svdvals(z - z.mean(0, keepdim=True)).cpu()
+
+# %% ../nbs/05_spectral.ipynb #6e04ae1b
+def _seed_mean(singular_values) -> torch.Tensor:
+    "A k-vector of singular values in float64; a seeds × k stack is averaged over its rows first."
+    s = torch.as_tensor(np.asarray(singular_values, dtype=np.float64))
+    if s.ndim == 2: s = s.mean(0)
+    if s.ndim != 1 or len(s) == 0 or not torch.isfinite(s).all() or (s < 0).any() or s.sum() <= 0:
+        raise AsymkdError(f"singular values must be a non-empty vector (or a seeds × k stack) of finite values ≥ 0, not all 0; got shape {tuple(s.shape)}")
+    return s
+
+# %% ../nbs/05_spectral.ipynb #8ab1f8a1
+def paper_effective_rank(singular_values, # k singular values, or a seeds × k stack (averaged over seeds first, as paper 1 does)
+                        ) -> float:
+    "Paper 1's effective rank: exp(−Σ p ln(p + 1e-10)) with p = s²/Σs² of the (seed-averaged) singular values."
+    s2 = _seed_mean(singular_values)**2
+    p = s2 / s2.sum()
+    return math.exp(-(p * (p + 1e-10).log()).sum().item())
+
+# %% ../nbs/05_spectral.ipynb #41fdb843
+def paper_dims_for_variance(singular_values, # k singular values, or a seeds × k stack (averaged over seeds first)
+                            frac:float=0.9, # fraction of the variance to reach, in (0, 1]
+                           ) -> int:
+    "Paper 1's dims for `frac` of the variance: the first k with Σ_{i≤k} p_i ≥ `frac` (NumPy's argmax + 1)."
+    if not 0 < frac <= 1: raise AsymkdError(f"frac must be in (0, 1], got {frac}")
+    s2 = _seed_mean(singular_values)**2
+    hit = ((s2 / s2.sum()).cumsum(0) >= frac).nonzero()
+    return int(hit[0]) + 1 if len(hit) else len(s2)  # round-off can leave the last cumulative sum a hair below 1

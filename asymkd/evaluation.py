@@ -108,7 +108,7 @@ def _stratified_holdout(y:torch.Tensor, frac:float, seed:int) -> tuple:
     return torch.from_numpy(np.setdiff1d(np.arange(len(y_np)), val)), torch.from_numpy(val)
 
 # %% ../nbs/06_evaluation.ipynb #a6bcd5d5
-def _fit_softmax(x:torch.Tensor, # N×D standardized float64 features
+def _fit_softmax(x:torch.Tensor, # N×D standardized features (float64 on the CPU by default; any dtype and device)
                  y:torch.Tensor, # N class indices in 0..C-1
                  n_classes:int, # C
                  l2:float, # λ
@@ -122,7 +122,7 @@ def _fit_softmax(x:torch.Tensor, # N×D standardized float64 features
         x, y, ev, vecs = (t.clone() for t in (x, y, *basis))  # ordinary tensors, even if the caller's were made under inference mode
         root = (ev.clamp_min(0) + l2).sqrt()
         p = vecs / root
-        u = torch.zeros(x.shape[1] + 1, n_classes, dtype=torch.float64)
+        u = torch.zeros(x.shape[1] + 1, n_classes, dtype=x.dtype, device=x.device)
         if init is not None: u[:-1], u[-1] = root[:, None] * (vecs.T @ init[:-1]), init[-1]
         u.requires_grad_(True)
         opt = torch.optim.LBFGS([u], lr=1, max_iter=max_iter, history_size=20, tolerance_grad=tol,
@@ -176,6 +176,8 @@ def fit_linear_probe(train_z, # N×D training embeddings (tensor or array)
                      seed:int=0, # seed of the validation split
                      max_iter:int=300, # L-BFGS iterations per fit at most
                      tol:float=1e-6, # L-BFGS stops when every entry of the gradient is at most this
+                     device=None, # where L-BFGS runs: None = the CPU (deterministic); 'cuda', 'auto', ... (see `resolve_device`)
+                     dtype:torch.dtype|None=None, # L-BFGS's dtype: None = float64 on the CPU, float32 elsewhere
                     ) -> LinearProbe:
     "Multinomial logistic regression on standardized `train_z`, λ chosen on a stratified validation slice, refit on all."
     z = _matrix(train_z, 'train_z')
@@ -186,7 +188,9 @@ def fit_linear_probe(train_z, # N×D training embeddings (tensor or array)
     classes = torch.unique(y)
     if len(classes) < 2: raise AsymkdError("the training labels hold a single class; a probe needs at least two")
     st = Standardizer().fit(z)
-    x, yi, c = st(z), torch.searchsorted(classes, y), len(classes)
+    dev = torch.device('cpu') if device is None else resolve_device(device)
+    dt = dtype or (torch.float64 if dev.type == 'cpu' else torch.float32)
+    x, yi, c = st(z).to(dev, dt), torch.searchsorted(classes, y).to(dev), len(classes)
     basis = _covariance_basis(x)
     losses, accs, sols, w = {}, {}, {}, None
     if len(grid) > 1:
@@ -201,6 +205,7 @@ def fit_linear_probe(train_z, # N×D training embeddings (tensor or array)
             if len(last) == 3 and last[0] < last[1] < last[2]: break  # risen twice in a row: past the minimum
     best = min(losses, key=lambda l: (losses[l], -l)) if losses else grid[0]
     w = _fit_softmax(x, yi, c, best, basis, init=sols.get(best), max_iter=max_iter, tol=tol)
+    w = w.to('cpu', torch.float64)
     return LinearProbe(st, w[:-1], w[-1], classes, best, losses, accs)
 
 # %% ../nbs/06_evaluation.ipynb #e7d55252
@@ -221,6 +226,8 @@ def knn_accuracy(train_z, # N×D training embeddings
                  k:int=20, # neighbours that vote
                  temperature:float=0.07, # vote weight exp(similarity / temperature)
                  chunk_size:int=1024, # test rows per chunk (training rows per block: 8 × this)
+                 device=None, # where the similarities are computed: None = the CPU; 'cuda', 'auto', ...
+                 dtype:torch.dtype|None=None, # their dtype: None = float64 on the CPU, float32 elsewhere
                 ) -> float:
     "Accuracy of a similarity-weighted kNN vote on cosine similarity (DINO protocol), computed in chunks."
     tr, te = l2_normalize(_matrix(train_z, 'train_z')), l2_normalize(_matrix(test_z, 'test_z'))
@@ -228,8 +235,11 @@ def knn_accuracy(train_z, # N×D training embeddings
     if not 1 <= k <= len(tr): raise AsymkdError(f"k must be in 1..{len(tr)} (the number of training embeddings), got {k}")
     if tr.shape[1] != te.shape[1]: raise AsymkdError(f"train and test embeddings differ in width: {tr.shape[1]} vs {te.shape[1]}")
     if temperature <= 0 or chunk_size < 1: raise AsymkdError("temperature must be positive and chunk_size at least 1")
+    dev = torch.device('cpu') if device is None else resolve_device(device)
+    dt = dtype or (torch.float64 if dev.type == 'cpu' else torch.float32)
+    tr, te = tr.to(dev, dt), te.to(dev, dt)
     classes = torch.unique(ytr)
-    yi, block, correct = torch.searchsorted(classes, ytr), 8 * chunk_size, 0
+    yi, block, correct = torch.searchsorted(classes, ytr).to(dev), 8 * chunk_size, 0
     for s in range(0, len(te), chunk_size):
         q, best_v, best_i = te[s:s+chunk_size], None, None
         for b in range(0, len(tr), block):
@@ -239,8 +249,8 @@ def knn_accuracy(train_z, # N×D training embeddings
                 i = torch.cat([best_i, i + b], 1).gather(1, j)
             else: i = i + b
             best_v, best_i = v, i
-        votes = torch.zeros(len(q), len(classes), dtype=torch.float64).scatter_add_(1, yi[best_i], (best_v / temperature).exp())
-        correct += (classes[votes.argmax(1)] == yte[s:s+chunk_size]).sum().item()
+        votes = torch.zeros(len(q), len(classes), dtype=dt, device=dev).scatter_add_(1, yi[best_i], (best_v / temperature).exp())
+        correct += (classes[votes.argmax(1).cpu()] == yte[s:s+chunk_size]).sum().item()
     return correct / len(te)
 
 # %% ../nbs/06_evaluation.ipynb #e714720f

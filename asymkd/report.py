@@ -9,15 +9,15 @@ from pathlib import Path
 import numpy as np
 import matplotlib.pyplot as plt
 from .core import AsymkdError, atomic_write_bytes, execute_notebook, resource_path
-from .experiment import Config, RunFolder
+from .experiment import Config, RunFolder, INFONCE_ONLY
 
 # %% auto #0
-__all__ = ['BOOKKEEPING', 'INFONCE_ONLY', 'plot_run_spectra', 'plot_run_noise', 'flatten', 'config_defaults', 'collect_runs',
-           'cell_fields', 'hashable', 'group_runs', 'varying_fields', 'shown_fields', 'cell_label', 'mean_std',
-           'fmt_mean_std', 'summary_table', 'to_markdown', 'write_table', 'welch_p', 'published_numbers', 'paper_rank',
-           'paper_summary', 'measured_cells', 'verdict', 'compare_published', 'done_runs', 'students_by_size',
-           'fig_alignment', 'fig_information', 'fig_noise', 'fig_spectra', 'fig_dynamics', 'infonce_ablation',
-           'fig_infonce_ablation', 'report_html', 'execute_report']
+__all__ = ['BOOKKEEPING', 'plot_run_spectra', 'plot_run_noise', 'flatten', 'config_defaults', 'collect_runs', 'cell_fields',
+           'hashable', 'group_runs', 'varying_fields', 'shown_fields', 'cell_label', 'mean_std', 'fmt_mean_std',
+           'summary_table', 'to_markdown', 'write_table', 'welch_p', 'published_numbers', 'paper_rank', 'paper_summary',
+           'measured_cells', 'verdict', 'compare_published', 'done_runs', 'students_by_size', 'fig_alignment',
+           'fig_information', 'fig_noise', 'fig_spectra', 'fig_dynamics', 'infonce_ablation', 'fig_infonce_ablation',
+           'report_html', 'execute_report']
 
 # %% ../nbs/10_report.ipynb #a522be6e
 def plot_run_spectra(metrics:dict, # a run's metrics.json
@@ -60,10 +60,7 @@ def flatten(d:dict, # a nested dict, e.g. a metrics.json
 # %% ../nbs/10_report.ipynb #32d5ab8c
 def config_defaults() -> dict:
     "Every config field's asymkd default, so that a field missing from an old run's config.json reads as it."
-    d = dict(protocol='asymkd', noise_space='pixel', student_input='native')  # fields a Config may not have yet
-    for f in dataclasses.fields(Config):
-        d[f.name] = f.default if f.default is not dataclasses.MISSING else f.default_factory()
-    return d
+    return dataclasses.asdict(Config())
 
 # %% ../nbs/10_report.ipynb #ad6027fb
 def collect_runs(sweep_dir:str|Path, # a sweep folder: one sub-folder per run
@@ -405,9 +402,6 @@ def fig_dynamics(rows:list, # rows from `collect_runs`
     ax.set(xlabel='optimizer steps' if x_key == 'step' else 'epoch', ylabel=f'student {key.replace("_", " ")}',
            title=f'{key.replace("_", " ")} during training ({nd})')
     ax.legend(frameon=False, fontsize=8); fig.tight_layout(); return fig
-
-# %% ../nbs/10_report.ipynb #f2a6764b
-INFONCE_ONLY = ('temperature', 'infonce_weight', 'infonce_head', 'infonce_pairs', 'view_scale_min')  # fields the cosine objective ignores
 
 # %% ../nbs/10_report.ipynb #812b8412
 def infonce_ablation(rows:list, # rows from `collect_runs`

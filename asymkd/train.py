@@ -15,12 +15,15 @@ from .data import to_float, apply_crop_flip, two_view_augment
 from .losses import distill_loss, check_objective, get_objective
 
 # %% auto #0
-__all__ = ['AUGMENTS', 'PRECISIONS', 'TrainSettings', 'validate_train_settings', 'warmup_cosine', 'batch_inputs',
-           'save_checkpoint', 'read_checkpoint', 'load_checkpoint', 'TrainingDiverged', 'distill']
+__all__ = ['AUGMENTS', 'PRECISIONS', 'TRAIN_CHOICES', 'VIEW_RECIPES', 'TrainSettings', 'validate_train_settings', 'warmup_cosine',
+           'batch_inputs', 'save_checkpoint', 'read_checkpoint', 'load_checkpoint', 'TrainingDiverged',
+           'make_optimizer', 'make_scheduler', 'infonce_head', 'distill']
 
-# %% ../nbs/07_train.ipynb #c754abf9
+# %% ../nbs/07_train.ipynb #30a2e9ee
 AUGMENTS = ('none', 'crop-flip')
 PRECISIONS = ('fp32', 'bf16')
+TRAIN_CHOICES = dict(optimizer=('adamw', 'adam'), schedule=('warmup-cosine', 'constant'), crop_schedule=('random', 'epoch'),
+                     views=('simclr', 'mild'), infonce_pairs=('view-view', 'clean-view'), infonce_head=('shared', 'separate'))
 
 @dataclass
 class TrainSettings:
@@ -38,8 +41,14 @@ class TrainSettings:
     channels_last:bool=True # NHWC memory format (faster convolutions on CPU and GPU)
     seed:int=0 # seeds the student's initialization, the batch order and every augmentation
     compile:bool=False # wrap the student in torch.compile
+    optimizer:str='adamw' # 'adamw' (decoupled weight decay) or 'adam' (the papers': L2 weight decay, 0 there)
+    schedule:str='warmup-cosine' # 'warmup-cosine', or 'constant' (the papers': no schedule)
+    crop_schedule:str='random' # crop-flip: 'random' (one of the K views per image and epoch) or 'epoch' (view e in epoch e)
+    views:str='simclr' # InfoNCE's augmented views: 'simclr' (crop 0.2–1, flip, colour jitter, grayscale) or 'mild' (crop 0.8–1 + flip)
+    infonce_pairs:str='view-view' # InfoNCE between two augmented views, or 'clean-view' (the clean image and one view)
+    infonce_head:str='shared' # InfoNCE on the cosine term's output ('shared') or on a separate projection head ('separate')
 
-# %% ../nbs/07_train.ipynb #c65afaa4
+# %% ../nbs/07_train.ipynb #73409275
 def validate_train_settings(s, # a `TrainSettings` or anything with the same attributes
                             n_images:int|None=None, # the training set's size, to check the batch against
                            ):
@@ -47,6 +56,7 @@ def validate_train_settings(s, # a `TrainSettings` or anything with the same att
     check_objective(s.objective)
     check_choice(s.augment, AUGMENTS, 'augment')
     check_choice(s.precision, PRECISIONS, 'precision')
+    for name, valid in TRAIN_CHOICES.items(): check_choice(getattr(s, name), valid, name)
     if s.epochs <= 0: raise AsymkdError(f"epochs must be > 0, got {s.epochs}")
     if s.batch_size <= 1: raise AsymkdError(f"batch_size must be > 1, got {s.batch_size}")
     if n_images is not None and s.batch_size > n_images: raise AsymkdError(f"batch_size {s.batch_size} is larger than the {n_images} training images")
@@ -67,26 +77,33 @@ def warmup_cosine(step:int, # optimizer steps taken so far
     progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
     return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
-# %% ../nbs/07_train.ipynb #6820505c
+# %% ../nbs/07_train.ipynb #92c31e39
+VIEW_RECIPES = {'simclr': {}, 'mild': dict(scale=(0.8, 1.0), p_jitter=0.0, p_gray=0.0)}
+
+# %% ../nbs/07_train.ipynb #8683030c
 def batch_inputs(images:torch.Tensor, # uint8 N×3×32×32 training images (on the device)
                  targets:torch.Tensor, # teacher embeddings: N×D, or N×K×D for crop-flip
                  idx:torch.Tensor, # the batch's image indices
                  generator:torch.Generator, # the run's generator
                  crop_params:torch.Tensor|None=None, # N×K×3 crop boxes and flips behind `targets`' K views
-                 two_views:bool=False, # also make two augmented views for InfoNCE
+                 n_views:int=0, # augmented views to make for InfoNCE: 0, 1 (clean-view pairs) or 2
+                 epoch:int=0, # the epoch (0-based), for `crop_schedule='epoch'`
+                 crop_schedule:str='random', # 'random': one of the K views per image; 'epoch': view `epoch % K` for all
+                 views:str='simclr', # the views' recipe, a key of `VIEW_RECIPES`
                 ):
-    "The batch's float images, its teacher targets, and (when asked) two augmented views."
+    "The batch's float images, its teacher targets, and `n_views` augmented views."
     x = images[idx]
     if crop_params is None: target = targets[idx]
     else:
-        view = torch.randint(0, crop_params.shape[1], (len(idx),), generator=generator).to(idx.device)
+        k = crop_params.shape[1]
+        view = (torch.full((len(idx),), epoch % k, dtype=torch.long) if crop_schedule == 'epoch'
+                else torch.randint(0, k, (len(idx),), generator=generator)).to(idx.device)
         x = apply_crop_flip(x, crop_params[idx, view].to(x.device))
         target = targets[idx, view]
     x = to_float(x)
-    views = (two_view_augment(x, generator), two_view_augment(x, generator)) if two_views else None
-    return x, target, views
+    return x, target, tuple(two_view_augment(x, generator, **VIEW_RECIPES[views]) for _ in range(n_views))
 
-# %% ../nbs/07_train.ipynb #f62b3ca8
+# %% ../nbs/07_train.ipynb #386f6b3f
 def save_checkpoint(path, # where to write
                     model:nn.Module, optimizer, scheduler, generator:torch.Generator,
                     epoch:int, # epochs completed
@@ -100,7 +117,7 @@ def save_checkpoint(path, # where to write
     buf = io.BytesIO(); torch.save(state, buf)
     atomic_write_bytes(path, buf.getvalue())
 
-# %% ../nbs/07_train.ipynb #b46ff447
+# %% ../nbs/07_train.ipynb #70e0af6e
 def read_checkpoint(path) -> dict|None:
     "The state a checkpoint holds, read as data (`weights_only=True`: no pickled code runs); None if absent or unreadable."
     path = Path(path)
@@ -113,7 +130,7 @@ def read_checkpoint(path) -> dict|None:
         warnings.warn(f"checkpoint {path} is unreadable ({e}); training from the start")
         return None
 
-# %% ../nbs/07_train.ipynb #982b3fe8
+# %% ../nbs/07_train.ipynb #eb79e6a6
 def load_checkpoint(path, model, optimizer, scheduler, generator, fingerprint:str=''):
     "Restore a checkpoint written by `save_checkpoint`; return (epochs completed, history), or (0, []) if none fits."
     state = read_checkpoint(path)
@@ -124,11 +141,11 @@ def load_checkpoint(path, model, optimizer, scheduler, generator, fingerprint:st
     torch.set_rng_state(state['torch_rng'])
     return state['epoch'], state['history']
 
-# %% ../nbs/07_train.ipynb #4207f6fa
+# %% ../nbs/07_train.ipynb #76f9219e
 class TrainingDiverged(AsymkdError):
     "The loss became NaN or infinite: the run stops and says where."
 
-# %% ../nbs/07_train.ipynb #f473623c
+# %% ../nbs/07_train.ipynb #66b5a962
 _CHECK_EVERY = 25
 
 def _check_finite(terms:list, # one tensor of loss terms per step of this epoch, the total loss first
@@ -146,11 +163,38 @@ def _check_finite(terms:list, # one tensor of loss terms per step of this epoch,
     raise TrainingDiverged(f"loss became {losses[i].item()} at epoch {epoch + 1}, step {start + i + 1} "
                            f"(peak lr {lr:.3g}); lower lr or check the inputs")
 
-# %% ../nbs/07_train.ipynb #11e6084d
+# %% ../nbs/07_train.ipynb #a3d1d42e
 def _autocast(device:torch.device, precision:str):
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == 'bf16')
 
-# %% ../nbs/07_train.ipynb #1f923bee
+# %% ../nbs/07_train.ipynb #61be6329
+def make_optimizer(settings, # a `TrainSettings` or anything with its attributes
+                   params, # the parameters to train
+                  ) -> torch.optim.Optimizer:
+    "AdamW (decoupled weight decay) or Adam (L2 weight decay), at `settings.lr`."
+    cls = torch.optim.AdamW if settings.optimizer == 'adamw' else torch.optim.Adam
+    return cls(params, lr=settings.lr, weight_decay=settings.weight_decay)
+
+def make_scheduler(settings, optimizer, steps_per_epoch:int):
+    "The learning-rate schedule over the whole run: warm-up + cosine, or constant."
+    if settings.schedule == 'constant': return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 1.0)
+    total, warmup = steps_per_epoch * settings.epochs, round(settings.warmup_epochs * steps_per_epoch)
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: warmup_cosine(s, total, warmup))
+
+# %% ../nbs/07_train.ipynb #2d855ae3
+def infonce_head(embed_dim:int, # the student's output dimension
+                 out_dim:int=128, # the head's output dimension
+                ) -> nn.Module:
+    "A two-layer MLP head (SimCLR's) that InfoNCE reads when `infonce_head='separate'`."
+    return nn.Sequential(nn.Linear(embed_dim, embed_dim), nn.ReLU(inplace=True), nn.Linear(embed_dim, out_dim))
+
+# %% ../nbs/07_train.ipynb #7e81055a
+def _infonce_inputs(settings, z_s:torch.Tensor, zv:list, head:nn.Module|None) -> list:
+    "The two embeddings InfoNCE contrasts: two views, or the clean image and one view; through the head if there is one."
+    pair = [z_s, *zv] if settings.infonce_pairs == 'clean-view' else list(zv)
+    return [head(z) for z in pair] if head is not None else pair
+
+# %% ../nbs/07_train.ipynb #e3eb3f20
 def distill(student:nn.Module, # the model to train (float [0,1] images in, embeddings out)
             images:torch.Tensor, # uint8 N×3×32×32 training images, on the training device
             targets:torch.Tensor, # teacher embeddings N×D (or N×K×D with `crop_params`), on the training device
@@ -160,8 +204,10 @@ def distill(student:nn.Module, # the model to train (float [0,1] images in, embe
             fingerprint:str='', # identifies the settings, so a checkpoint from other settings is ignored
             progress:bool=True, # show a progress bar with the loss and throughput
             on_epoch_end=None, # called with each epoch's record after its checkpoint is written
+            input_transform=None, # applied on the device to every float [0,1] batch before the student sees it (e.g. the teacher's preprocessing)
+            epoch_metrics=None, # student → dict of numbers measured after each epoch, added to its record (e.g. spectra)
            ) -> list:
-    "Distill the teacher's embeddings into `student`; return one record per epoch (loss terms, lr, seconds, img/s)."
+    "Distill the teacher's embeddings into `student`; return one record per epoch (loss terms, lr, steps, seconds, img/s)."
     validate_train_settings(settings, len(images))
     if (settings.augment == 'crop-flip') != (crop_params is not None):
         raise AsymkdError("augment='crop-flip' needs the cached teacher views' crop_params (and only it uses them)")
@@ -169,26 +215,33 @@ def distill(student:nn.Module, # the model to train (float [0,1] images in, embe
     generator = torch.Generator().manual_seed(settings.seed)
     fmt = torch.channels_last if settings.channels_last else torch.contiguous_format
     student = student.to(device, memory_format=fmt).train()
-    optimizer = torch.optim.AdamW(student.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+    needs_views = get_objective(settings.objective).needs_views
+    head = infonce_head(student.embed_dim if hasattr(student, 'embed_dim') else targets.shape[-1]).to(device) \
+           if needs_views and settings.infonce_head == 'separate' else None
+    modules = nn.ModuleList([student] + ([head] if head is not None else []))
+    optimizer = make_optimizer(settings, modules.parameters())
     steps_per_epoch = len(images) // settings.batch_size
-    total, warmup = steps_per_epoch * settings.epochs, round(settings.warmup_epochs * steps_per_epoch)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: warmup_cosine(s, total, warmup))
-    start, history = (load_checkpoint(checkpoint, student, optimizer, scheduler, generator, fingerprint)
+    scheduler = make_scheduler(settings, optimizer, steps_per_epoch)
+    start, history = (load_checkpoint(checkpoint, modules if head is not None else student, optimizer, scheduler, generator, fingerprint)
                       if checkpoint else (0, []))
     forward = torch.compile(student) if settings.compile else student
-    two_views = get_objective(settings.objective).needs_views
+    prep = input_transform or (lambda x: x)
+    n_views = 0 if not needs_views else (1 if settings.infonce_pairs == 'clean-view' else 2)
+    total = steps_per_epoch * settings.epochs
     bar = tqdm(total=total, initial=start * steps_per_epoch, disable=not progress, desc='distill', unit='step')
     for epoch in range(start, settings.epochs):
         t0, terms, checked = time.perf_counter(), [], 0
         order = torch.randperm(len(images), generator=generator)
         for step in range(steps_per_epoch):
             idx = order[step * settings.batch_size:(step + 1) * settings.batch_size].to(device)
-            x, target, views = batch_inputs(images, targets, idx, generator, crop_params, two_views)
+            x, target, views = batch_inputs(images, targets, idx, generator, crop_params, n_views, epoch,
+                                            settings.crop_schedule, settings.views)
             with _autocast(device, settings.precision):
-                batch = torch.cat([x, *views]) if views else x
+                batch = prep(torch.cat([x, *views]) if views else x)
                 z = forward(batch.contiguous(memory_format=fmt)).float()
-            z_s, *zv = z.split(len(x))
-            loss, parts = distill_loss(settings.objective, z_s, target.float(), *zv,
+                z_s, *zv = z.split(len(x))
+                pair = _infonce_inputs(settings, z_s, zv, head) if needs_views else []
+            loss, parts = distill_loss(settings.objective, z_s, target.float(), *[p.float() for p in pair],
                                        temperature=settings.temperature, infonce_weight=settings.infonce_weight)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -200,11 +253,13 @@ def distill(student:nn.Module, # the model to train (float [0,1] images in, embe
                 bar.set_postfix(epoch=epoch + 1, loss=f'{terms[-1][0].item():.4f}')
         seconds = time.perf_counter() - t0
         record = dict(zip(['loss', *parts], torch.stack(terms).double().mean(0).tolist()))
-        record.update(epoch=epoch + 1, lr=scheduler.get_last_lr()[0], seconds=seconds,
+        record.update(epoch=epoch + 1, step=(epoch + 1) * steps_per_epoch, lr=scheduler.get_last_lr()[0], seconds=seconds,
                       img_s=steps_per_epoch * settings.batch_size / seconds)
+        if epoch_metrics: record.update(epoch_metrics(student))
         history.append(record)
         bar.set_postfix(epoch=epoch + 1, loss=f"{record['loss']:.4f}", img_s=f"{record['img_s']:.0f}")
-        if checkpoint: save_checkpoint(checkpoint, student, optimizer, scheduler, generator, epoch + 1, history, fingerprint)
+        if checkpoint: save_checkpoint(checkpoint, modules if head is not None else student, optimizer, scheduler, generator,
+                                       epoch + 1, history, fingerprint)
         if on_epoch_end: on_epoch_end(record)
     bar.close()
     return history

@@ -8,6 +8,8 @@ def test_presets_lists_every_preset_with_its_size():
     lines = {l.split()[0]: l for l in p.stdout.splitlines()}
     assert {'smoke', 'tiny', 'cifar10-local', 'paper-phase1', 'paper-phase2', 'ablation-arch', 'ablation-aug', 'paper'} <= set(lines)
     assert ' 12 runs' in lines['smoke'] and ' 18 runs' in lines['paper-phase1']
+    assert {'paper1-exact', 'cifar10-local-paper', 'ablation-protocol', 'ablation-infonce'} <= set(lines)
+    assert ' 10 runs' in lines['paper1-exact'] and ' 36 runs' in lines['ablation-protocol'] and ' 33 runs' in lines['ablation-infonce']
 
 
 @pytest.mark.parametrize('args, message', [
@@ -22,6 +24,8 @@ def test_presets_lists_every_preset_with_its_size():
     (['sweep', 'tiny', '--set', 'teacher=clip'], "unknown teacher 'clip'"),
     (['sweep', 'tiny', '--set', 'dataset=imagenet'], "unknown dataset 'imagenet'"),
     (['sweep', 'tiny', '--executor', 'slurm'], "unknown executor 'slurm'"),
+    (['sweep', 'tiny', '--set', 'protocol=papers'], "unknown protocol 'papers'; valid: asymkd, paper"),
+    (['sweep', 'tiny', '--set', 'student=hybrid', 'student_input=teacher', 'teacher_input_size=224'], "student 'hybrid' is built for 32-px inputs"),
     (['sweep', 'tiny', '--seeds'], 'expected at least one argument'),
     (['sweep', 'tiny', '--jobs', '0'], 'jobs must be >= 1'),
     (['sweep', 'tiny', '--plugins', 'no_such_module_xyz'], "cannot import plugin 'no_such_module_xyz'"),
@@ -37,3 +41,8 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, args, message
 def test_unknown_command_shows_usage():
     p = run_cli('swep')
     assert p.returncode == 2 and 'usage: asymkd' in p.stderr
+
+
+def test_evaluate_without_finished_runs_is_one_line_exit_2(tmp_path):
+    p = run_cli('evaluate', tmp_path/'empty')
+    assert p.returncode == 2 and 'no finished runs in' in p.stderr and len(p.stderr.strip().splitlines()) == 1

@@ -97,15 +97,35 @@ def test_experiment_notebook_parameters_are_config_defaults():
     assert params == asdict(Config())
 
 
-def test_warnings_inside_a_run_reach_the_sweep_output(tmp_path):
-    env = dict(ASYMKD_CACHE=tmp_path/'cache')
-    _tiny(tmp_path/'first', env=env, check=True)
-    entry = next((tmp_path/'cache'/'teachers').glob('*.safetensors'))
+def test_same_bytes_from_two_empty_caches_and_after_a_rebuild_with_the_warning_in_the_sweep_output(tmp_path):
+    "A random-init teacher is seeded: two empty caches give the same metrics, and so does an entry rebuilt after corruption."
+    first = _tiny(tmp_path/'a1', env=dict(ASYMKD_CACHE=tmp_path/'cache-a'), check=True)
+    _tiny(tmp_path/'b1', env=dict(ASYMKD_CACHE=tmp_path/'cache-b'), check=True)
+    (ref,), (other,) = metrics_files(tmp_path/'a1'), metrics_files(tmp_path/'b1')
+    assert ref.read_bytes() == other.read_bytes()
+    assert 'raised warnings' not in first.stderr
+    entry = next((tmp_path/'cache-a'/'teachers').glob('*.safetensors'))
     entry.write_bytes(entry.read_bytes()[:-7])  # truncated: its checksum no longer matches
-    p = _tiny(tmp_path/'second', env=env, check=True)
+    p = _tiny(tmp_path/'a2', env=dict(ASYMKD_CACHE=tmp_path/'cache-a'), check=True)
     assert 'runs raised warnings:' in p.stderr and 'cannot be trusted' in p.stderr, p.stderr
-    (run,) = (tmp_path/'second').glob('*/warnings.json')
+    (run,) = (tmp_path/'a2').glob('*/warnings.json')
     assert any('cannot be trusted' in w for w in json.loads(run.read_text()))
+    (rebuilt,) = metrics_files(tmp_path/'a2')
+    assert rebuilt.read_bytes() == ref.read_bytes()
+
+
+def test_tiny_under_the_papers_protocol_records_both_and_reevaluates_to_the_same_bytes(tmp_path):
+    p = _tiny(tmp_path/'out', '--set', 'protocol=paper', 'student=paper-cnn-s', check=True)
+    (m,) = metrics_files(tmp_path/'out')
+    metrics, config = json.loads(m.read_text()), json.loads((m.parent/'config.json').read_text())
+    assert (config['protocol'], config['optimizer'], config['student_input'], config['noise_space']) == ('paper', 'adam', 'teacher', 'input')
+    assert {'singular_values', 'effective_rank', 'dims_90', 'probe_accuracy', 'noise_accuracy', 'mi', 'uniformity'} <= set(metrics['paper']['student'])
+    assert {'effective_rank', 'probe_accuracy', 'noise_accuracy'} <= set(metrics['student'])
+    before = m.read_bytes()
+    e = run_cli('evaluate', tmp_path/'out', '--no_progress', check=True)
+    assert '1 runs re-evaluated, 0 with changed metrics' in e.stdout, e.stdout
+    assert m.read_bytes() == before
+
 
 
 def test_broken_dataset_fails_its_runs_naming_the_file(tmp_path):
@@ -122,20 +142,39 @@ def test_broken_dataset_fails_its_runs_naming_the_file(tmp_path):
     assert not metrics_files(tmp_path/'out')
 
 
-def test_plugin_student_runs_in_the_sweep_kernels(tmp_path):
-    plugin = tmp_path/'my_students.py'
+def test_plugins_register_a_student_teacher_objective_and_dataset_used_in_the_sweep_kernels(tmp_path):
+    plugin = tmp_path/'my_plugin.py'
     plugin.write_text(
-        "import torch\nfrom asymkd.students import register_student\n"
+        "import torch, torch.nn as nn\n"
+        "from asymkd.students import register_student\nfrom asymkd.teachers import Teacher, register_teacher\n"
+        "from asymkd.losses import register_objective, cosine_distill_loss\nfrom asymkd.data import register_dataset\n"
         "@register_student('mlp-plugin')\n"
         "def mlp(embed_dim=512):\n"
-        "    m = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3*32*32, 64), torch.nn.ReLU(), torch.nn.Linear(64, embed_dim))\n"
-        "    m.feature_dim = 64\n    return m\n")
+        "    m = nn.Sequential(nn.Flatten(), nn.Linear(3*32*32, 64), nn.ReLU(), nn.Linear(64, embed_dim))\n"
+        "    m.feature_dim = 64\n    return m\n"
+        "@register_teacher('plug-teacher')\n"
+        "def plug_teacher(pretrained=True, checkpoint=None, device='cpu', input_size=None, seed=None):\n"
+        "    torch.manual_seed(0 if seed is None else seed)\n"
+        "    model = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(2), nn.Flatten())\n"
+        "    return Teacher(model, 'plug-teacher', 64, input_size or (32, 32), 'bilinear', (0.5,) * 3, (0.5,) * 3, f'plug-seed{seed}')\n"
+        "@register_objective('cosine-mse')\n"
+        "def cosine_mse(z_s, z_t, **kw):\n"
+        "    cos, mse = cosine_distill_loss(z_s, z_t), (z_s - z_t).pow(2).mean()\n"
+        "    return cos + mse, {'cosine': cos.detach(), 'mse': mse.detach()}\n"
+        "@register_dataset('plug-blobs', forms=('plug-blobs:<n>',))\n"
+        "def plug_blobs(arg, split, root=None):\n"
+        "    n = int(arg or 300)\n"
+        "    g = torch.Generator().manual_seed(0 if split == 'train' else 1)\n"
+        "    labels = torch.arange(n) % 2\n"
+        "    return (torch.rand(n, 3, 32, 32, generator=g) * 100 + 120 * labels[:, None, None, None]).to(torch.uint8), labels, ['dark', 'bright']\n")
     # a relative --out with two runs at once: each papermill run changes the process's working folder
-    p = run_cli('sweep', 'tiny', '--out', 'out', '--no_report', '--set', 'student=mlp-plugin', '--plugins', plugin.name,
-                '--seeds', '0', '1', '--jobs', '2', cwd=tmp_path)
+    p = run_cli('sweep', 'tiny', '--out', 'out', '--no_report', '--plugins', plugin.name, '--seeds', '0', '1', '--jobs', '2',
+                '--set', 'student=mlp-plugin', 'teacher=plug-teacher', 'objective=cosine-mse', 'dataset=plug-blobs:300', cwd=tmp_path)
     assert p.returncode == 0, p.stdout + p.stderr
     files = metrics_files(tmp_path/'out')
     assert len(files) == 2
     for m in files:
-        assert json.loads(m.read_text())['student']['feature_dim'] == 64
-        assert m.parent.name.startswith('mlp-plugin__')
+        metrics = json.loads(m.read_text())
+        assert metrics['student']['feature_dim'] == 64 and metrics['teacher']['spec'] == 'plug-teacher'
+        assert 'mse' in metrics['history'][0] and metrics['n_train'] == 256
+        assert m.parent.name.startswith('mlp-plugin__cosine-mse__')

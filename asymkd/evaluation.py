@@ -253,7 +253,7 @@ def knn_accuracy(train_z, # N×D training embeddings
         correct += (classes[votes.argmax(1).cpu()] == yte[s:s+chunk_size]).sum().item()
     return correct / len(te)
 
-# %% ../nbs/06_evaluation.ipynb #72ca56ca
+# %% ../nbs/06_evaluation.ipynb #7ac8d4e4
 def linear_cka(a, # N×D₁ embeddings
                b, # N×D₂ embeddings of the same N images
               ) -> float:
@@ -267,7 +267,7 @@ def linear_cka(a, # N×D₁ embeddings
     if den <= 0: raise AsymkdError("one of the representations has zero variance; CKA is undefined")
     return (num / den).item()
 
-# %% ../nbs/06_evaluation.ipynb #dca498e8
+# %% ../nbs/06_evaluation.ipynb #f23934fe
 def infonce_mi(z_s, # N×D student embeddings
                z_t, # N×D teacher embeddings of the same images, in the same order
                temperature:float=0.1, # T
@@ -291,10 +291,10 @@ def infonce_mi(z_s, # N×D student embeddings
     loss = total / (nb * batch_size)
     return dict(loss=loss, batch_size=batch_size, bound=math.log(batch_size) - loss)
 
-# %% ../nbs/06_evaluation.ipynb #ca0f8bf0
+# %% ../nbs/06_evaluation.ipynb #fc36a4b8
 NOISE_SIGMAS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3)
 
-# %% ../nbs/06_evaluation.ipynb #ab14891a
+# %% ../nbs/06_evaluation.ipynb #3e60afb7
 def noise_robustness(probe:LinearProbe, # a probe fit on the clean training embeddings (L2-normalized ones when `normalize`)
                      embeddings, # σ → M×D test embeddings under noise σ (a callable), or a dict {σ: M×D embeddings}
                      labels, # the M test labels
@@ -317,7 +317,7 @@ def noise_robustness(probe:LinearProbe, # a probe fit on the clean training embe
     prep = l2_normalize if normalize else _matrix
     return {str(s): float(probe.accuracy(prep(get(s)), labels)) for s in sigmas}
 
-# %% ../nbs/06_evaluation.ipynb #69ccb6da
+# %% ../nbs/06_evaluation.ipynb #ab62773e
 def describe_embeddings(z_test, # N×D embeddings of the test subset
                         z_probe, # embeddings of the probe's training images
                         y_probe, # their labels
@@ -340,7 +340,7 @@ def describe_embeddings(z_test, # N×D embeddings of the test subset
     out['raw_probe_accuracy'] = float(linear_probe(z_probe, y_probe, z_test, y_test))
     return out, probe
 
-# %% ../nbs/06_evaluation.ipynb #70d7a694
+# %% ../nbs/06_evaluation.ipynb #dc704f20
 def fit_paper_probe(train_z, # N×D training embeddings (L2-normalized inside)
                     train_y, # their N labels
                     C:float=1.0, # scikit-learn's inverse penalty: ½‖W‖² + C·Σ cross-entropy
@@ -358,7 +358,7 @@ def fit_paper_probe(train_z, # N×D training embeddings (L2-normalized inside)
     w = _fit_softmax(x, torch.searchsorted(classes, y), len(classes), l2, _covariance_basis(x), max_iter=max_iter, tol=tol)
     return LinearProbe(st, w[:-1], w[-1], classes, l2, normalize=True)
 
-# %% ../nbs/06_evaluation.ipynb #301db6d6
+# %% ../nbs/06_evaluation.ipynb #fa4061ab
 def paper_probe(train_z, # N×D training embeddings
                 train_y, # their labels
                 test_z, # M×D test embeddings
@@ -368,13 +368,13 @@ def paper_probe(train_z, # N×D training embeddings
     "Test accuracy of paper 1's probe (`fit_paper_probe`) fit on the training embeddings."
     return fit_paper_probe(train_z, train_y, C).accuracy(test_z, test_y)
 
-# %% ../nbs/06_evaluation.ipynb #499fc8d2
+# %% ../nbs/06_evaluation.ipynb #8e9d21b7
 def _batches(n:int, batch_size:int):
     "(start, stop) of consecutive batches of `batch_size` rows covering 0..n, the last one partial."
     if batch_size < 1: raise AsymkdError(f"batch_size must be at least 1, got {batch_size}")
     return [(a, min(a + batch_size, n)) for a in range(0, n, batch_size)]
 
-# %% ../nbs/06_evaluation.ipynb #74b29159
+# %% ../nbs/06_evaluation.ipynb #4e5cd7db
 def paper_mi(z_s, # N×D student embeddings, in the order to batch them (the paper: natural test order)
              z_t, # N×D teacher embeddings of the same images, in the same order
              batch_size:int=64, # rows per batch; the last, partial batch is kept
@@ -390,7 +390,7 @@ def paper_mi(z_s, # N×D student embeddings, in the order to batch them (the pap
         per_batch.append((logits.logsumexp(1) - logits.diagonal()).mean().item())
     return sum(per_batch) / len(per_batch)
 
-# %% ../nbs/06_evaluation.ipynb #7549e120
+# %% ../nbs/06_evaluation.ipynb #06214938
 def paper_uniformity(z, # N×D embeddings, in the order to batch them
                      batch_size:int=64, # rows per batch; the last, partial batch is kept
                     ) -> float:
@@ -399,7 +399,7 @@ def paper_uniformity(z, # N×D embeddings, in the order to batch them
     per_batch = [torch.exp(-2 * torch.cdist(u[a:b], u[a:b])**2).mean().log().item() for a, b in _batches(len(u), batch_size)]
     return sum(per_batch) / len(per_batch)
 
-# %% ../nbs/06_evaluation.ipynb #92ba74dc
+# %% ../nbs/06_evaluation.ipynb #bed44a09
 def paper_block(z_test_s, # N×D test embeddings of the model, in natural test order
                 z_test_t, # N×D teacher test embeddings of the same images (for the InfoNCE proxy), or None
                 z_train_s, # the model's training embeddings (the probe's training set)

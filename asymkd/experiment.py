@@ -575,7 +575,7 @@ def run_experiment(c:Config, # the run's config
         metrics = timer('evaluate', evaluate, c, p, student, device)
     return record(run, metrics, history, timer.times, device)
 
-# %% ../nbs/08_experiment.ipynb #ae362050
+# %% ../nbs/08_experiment.ipynb #75c86848
 def load_student(run_dir, # a finished run's folder
                 ) -> nn.Module:
     "The trained student of a finished run, from its `checkpoint.pt` (read with `weights_only=True`), in eval mode."
@@ -590,7 +590,8 @@ def load_student(run_dir, # a finished run's folder
         weights = {k[2:]: v for k, v in weights.items() if k.startswith('0.')}
     student = create_student(c.student, embed_dim=dim)
     student.load_state_dict(weights)
-    return student.eval()
+    fmt = torch.channels_last if c.channels_last else torch.contiguous_format  # as training left it: the same conv kernels
+    return student.to(memory_format=fmt).eval()
 
 # %% ../nbs/08_experiment.ipynb #1b3a9954
 def reevaluate(run_dir, # a finished run's folder

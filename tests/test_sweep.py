@@ -27,7 +27,7 @@ def test_report_has_tables_and_figures(smoke_sweep):
     assert '2/2' in table1 and ' ± ' in table1
     assert (report/'tables'/'table2_infonce.csv').exists()
     figures = {p.name for p in (report/'figures').glob('*.png')}
-    assert {'fig1_alignment_cosine.png', 'fig2_information.png', 'fig3_noise_cosine.png', 'spectra.png'} <= figures
+    assert {'fig1_alignment_cosine.png', 'fig2_information.png', 'fig3_noise_cosine.png', 'spectra.png', 'dynamics.png'} <= figures
     assert 'Welch p' in (report/'report.html').read_text()
 
 

@@ -210,6 +210,7 @@ def bench_epoch(ctx:BenchContext, # the benchmark's context
     return dict(rows=[make_row('infonce-epoch' if infonce else 'cosine-epoch', seen, naive_s, n_asymkd // b * b, ours,
                                student=student, batch_size=b)])
 
+# %% ../nbs/12_bench.ipynb #00fe6eb9
 def bench_infonce_epoch(ctx:BenchContext) -> dict:
     "Row 'infonce-epoch': `bench_epoch` with the cosine + InfoNCE objective."
     return bench_epoch(ctx, 'cosine+infonce')

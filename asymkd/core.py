@@ -43,6 +43,7 @@ def shared_root() -> Path:
     candidates = [checkout.parent/'shared'] + [p.parent/'shared' for p in [Path.cwd(), *Path.cwd().parents]]
     return next((c for c in candidates if c.is_dir()), candidates[0])
 
+# %% ../nbs/00_core.ipynb #29e47893
 def expand_shared(v):
     "`v` with `${shared}` replaced by `shared_root()`; configs keep the placeholder, so a run's hash does not depend on where the inputs live."
     return v.replace('${shared}', str(shared_root())) if isinstance(v, str) else v

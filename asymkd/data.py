@@ -412,6 +412,7 @@ def noise_generator(seed:int, # the noise seed (`noise_seed` in configs)
     "A CPU generator seeded from (seed, σ, block): each σ gets its own independent draw."
     return torch.Generator().manual_seed(_seed_of({'noise_seed': int(seed), 'sigma': round(float(sigma), 9), 'block': int(block)}))
 
+# %% ../nbs/01_data.ipynb #0a2b23d0
 def add_gaussian_noise(x:Tensor, # float images in [0, 1]
                        sigma:float, # noise standard deviation
                        generator:torch.Generator, # CPU generator the noise is drawn from
@@ -422,6 +423,7 @@ def add_gaussian_noise(x:Tensor, # float images in [0, 1]
     noise = torch.randn(x.shape, generator=generator).to(x.device, x.dtype)
     return (x + sigma * noise).clamp_(0, 1)
 
+# %% ../nbs/01_data.ipynb #c8942445
 def noisy_images(images, # uint8 (or float [0, 1]) images N×3×H×W, or an `ImageData` (its `indices` are used)
                  sigma:float, # noise standard deviation; 0 gives the clean images
                  seed:int=0, # the noise seed
@@ -469,6 +471,7 @@ def crop_flip_params(n:int, # number of images
     offsets = torch.randint(0, 2 * padding + 1, (n, 2), generator=generator)
     return torch.cat([offsets, torch.randint(0, 2, (n, 1), generator=generator)], 1)
 
+# %% ../nbs/01_data.ipynb #ed461fe7
 def apply_crop_flip(images:Tensor, # N×C×H×W, any dtype
                     params:Tensor, # N×3 (dx, dy, flip) from `crop_flip_params`
                     padding:int=4, # the padding the params were drawn for
@@ -486,6 +489,7 @@ def apply_crop_flip(images:Tensor, # N×C×H×W, any dtype
     out = padded[torch.arange(N, device=dev)[:, None, None], :, rows[:, :, None], cols[:, None, :]]  # N×H×W×C
     return out.permute(0, 3, 1, 2).contiguous()
 
+# %% ../nbs/01_data.ipynb #ef6c96d4
 def random_crop_flip(images:Tensor, # N×C×H×W, any dtype
                      generator:torch.Generator, # CPU generator
                      padding:int=4, # pixels of zero padding on each side
@@ -613,6 +617,7 @@ def view_crop_params(view:View, # a crop-flip view
     return _per_image_draws(index, lambda b: torch.Generator().manual_seed(_seed_of({'view': view.to_dict(), 'block': b})),
                             lambda g, m: crop_flip_params(m * view.k, g, view.padding).view(m, view.k, 3))
 
+# %% ../nbs/01_data.ipynb #b9eeac23
 def apply_view(images, # uint8 images N×3×H×W, or an `ImageData` (its `indices` are used)
                view:View, # what to show
                index=None, # positions of these images in their full split; default 0..N-1

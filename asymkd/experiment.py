@@ -141,7 +141,7 @@ def validate_config(c:Config) -> Config:
     resolve_device(c.device)
     return c
 
-# %% ../nbs/08_experiment.ipynb #ee547f5d
+# %% ../nbs/08_experiment.ipynb #a57a4459
 INFONCE_ONLY = ('temperature', 'infonce_weight', 'views', 'infonce_pairs', 'infonce_head')
 
 def resolve_config(*layers:dict, # field → value mappings, later ones winning (strings are converted)
@@ -149,7 +149,7 @@ def resolve_config(*layers:dict, # field → value mappings, later ones winning 
     "`Config()` < the protocol the layers name < the layers; InfoNCE-only fields at their defaults when the objective has no InfoNCE."
     merged = {k: v for layer in layers for k, v in layer.items()}
     protocol = check_choice(merged.get('protocol', 'asymkd'), PROTOCOLS, 'protocol')
-    c = config_from_dict({**protocol_values(protocol), **merged, 'protocol': protocol})
+    c = validate_config(config_from_dict({**protocol_values(protocol), **merged, 'protocol': protocol}))  # a bad value fails even where it is reset
     if not get_objective(c.objective).needs_views: c = dataclasses.replace(c, **{k: getattr(Config(), k) for k in INFONCE_ONLY})
     return c
 
@@ -203,6 +203,7 @@ def read(self:RunFolder, what:str) -> dict|None:
     try: return json.loads(self.file(what).read_text())
     except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError): return None
 
+# %% ../nbs/08_experiment.ipynb #f22f4531
 @patch
 def write(self:RunFolder, what:str, obj) -> Path:
     "Write the JSON file `what` atomically (sorted keys)."
@@ -214,11 +215,13 @@ def write_config(self:RunFolder, c:Config) -> Path:
     "Write `config.json` for `c`."
     return self.write('config', config_record(c))
 
+# %% ../nbs/08_experiment.ipynb #6c42ba77
 @patch
 def write_error(self:RunFolder, error:str, reason:str, c:Config) -> Path:
     "Write `error.json`: the exception's name, a one-line reason and the config hash."
     return self.write('error', dict(error=error, reason=reason, config_hash=config_hash(c)))
 
+# %% ../nbs/08_experiment.ipynb #c47a26f6
 @patch
 def start(self:RunFolder, c:Config):
     "Begin (or resume) run `c` here: its `config.json`, and no stale `error.json` or `metrics.json` of another config."
@@ -232,6 +235,7 @@ def is_done(self:RunFolder, c:Config) -> bool:
     "Whether the folder holds a complete result for exactly the config `c`."
     return (self.read('metrics') or {}).get('config_hash') == config_hash(c)
 
+# %% ../nbs/08_experiment.ipynb #2bfe5af6
 @patch
 def status(self:RunFolder) -> str:
     "'done', 'stale' (metrics of another config), 'failed', 'incomplete' (planned, started or interrupted)."
@@ -345,6 +349,7 @@ def model_block(c:Config, test, probe, y_probe, y_test, noisy:dict, y_noise) -> 
     if len(acc) > 1: block.update({f'noise_accuracy_{sp}': a for sp, a in acc.items()})
     return block, probe_fit
 
+# %% ../nbs/08_experiment.ipynb #72197866
 def paper_order(labels:torch.Tensor, # the test labels in the data's own order
                 seed:int, # the permutation's seed (`subset_seed`)
                ) -> torch.Tensor|None:
@@ -353,6 +358,7 @@ def paper_order(labels:torch.Tensor, # the test labels in the data's own order
     if len(labels) < 2 or not bool((labels[1:] >= labels[:-1]).all()): return None
     return torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed))
 
+# %% ../nbs/08_experiment.ipynb #34d0ff6e
 def paper_model_block(c:Config, test, train, y_train, y_test, noisy:dict, y_noise, teacher_test=None) -> dict:
     "The papers' per-run numbers of one model (`asymkd.evaluation.paper_block`): noise in normalized-input space, batches in the data's order unless it is class-sorted."
     order, y_test = paper_order(y_test, c.subset_seed), torch.as_tensor(y_test).cpu()
@@ -401,6 +407,7 @@ class Prepared:
     data: RunData # the images
     teacher: TeacherOutputs # what the teacher contributes
 
+# %% ../nbs/08_experiment.ipynb #7803651d
 def prepare(c:Config, # the run's config
             device:torch.device, # where training happens
             cache:TeacherCache|None=None, # the teacher-embedding cache (default: under `cache_root()`)
@@ -422,6 +429,7 @@ def student_input(c:Config, p:Prepared) -> nn.Module|None:
     "The transform applied to every float [0,1] batch before the student sees it (None: the images themselves)."
     return p.teacher.student_input if c.student_input == 'teacher' else None
 
+# %% ../nbs/08_experiment.ipynb #ce587322
 def encoder(c:Config, p:Prepared, student:nn.Module) -> nn.Module:
     "The student behind its input transform: float [0,1] 32-px images in, embeddings out."
     t = student_input(c, p)

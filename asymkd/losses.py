@@ -106,14 +106,17 @@ def register_objective(name:str, # registry key
         return fn
     return _register
 
+# %% ../nbs/04_losses.ipynb #79026366
 def get_objective(name:str) -> Objective:
     "The registered `Objective` called `name`; an unknown name lists the valid ones."
     return OBJECTIVES.get(name)
 
+# %% ../nbs/04_losses.ipynb #87037912
 def list_objectives() -> list[str]:
     "Names of the registered objectives, sorted."
     return OBJECTIVES.names()
 
+# %% ../nbs/04_losses.ipynb #7ae89192
 def check_objective(name:str) -> str:
     "`name` if it is a registered objective, else an `AsymkdError` listing them; computes nothing."
     get_objective(name)

@@ -73,6 +73,7 @@ def check_student(name:str) -> str:
     STUDENTS.get(name)
     return name
 
+# %% ../nbs/03_students.ipynb #95e9d053
 def student_input_kind(name:str) -> str:
     "Which input the registered student `name` takes: 'native' (32×32 images) or 'teacher' (the teacher's input tensor)."
     return STUDENTS.meta(name).get('input_kind', 'native')
@@ -162,11 +163,13 @@ def cnn_s(embed_dim:int=512, **kw) -> ScalableCNN:
     "≈ 0.5M-parameter local CNN (at embed_dim 512)."
     return ScalableCNN(CNN_WIDTHS['cnn-s'], embed_dim, **kw)
 
+# %% ../nbs/03_students.ipynb #215515e5
 @register_student('cnn-m')
 def cnn_m(embed_dim:int=512, **kw) -> ScalableCNN:
     "≈ 2M-parameter local CNN (at embed_dim 512)."
     return ScalableCNN(CNN_WIDTHS['cnn-m'], embed_dim, **kw)
 
+# %% ../nbs/03_students.ipynb #ed51aa4f
 @register_student('cnn-l')
 def cnn_l(embed_dim:int=512, **kw) -> ScalableCNN:
     "≈ 8M-parameter local CNN (at embed_dim 512)."
@@ -267,6 +270,7 @@ def hybrid(embed_dim:int=512, **kw) -> HybridStudent:
     "≈ 0.5M-parameter conv stem + 2 self-attention blocks (at embed_dim 512)."
     return HybridStudent(embed_dim, **kw)
 
+# %% ../nbs/03_students.ipynb #65a752e8
 @register_student('tinyvit', input_size=32)
 def tinyvit(embed_dim:int=512, **kw) -> TinyViT:
     "≈ 0.5M-parameter ViT on 4×4 patches (at embed_dim 512)."
@@ -300,11 +304,13 @@ def paper_cnn_s(embed_dim:int=512, **kw) -> PaperCNN:
     "Paper 1's S student (w = 1); the paper says 0.5M parameters."
     return PaperCNN(PAPER_WIDTHS['paper-cnn-s'], embed_dim, **kw)
 
+# %% ../nbs/03_students.ipynb #62d2eaa1
 @register_student('paper-cnn-m', input_kind='teacher')
 def paper_cnn_m(embed_dim:int=512, **kw) -> PaperCNN:
     "Paper 1's M student (w = 2); the paper says 2M parameters."
     return PaperCNN(PAPER_WIDTHS['paper-cnn-m'], embed_dim, **kw)
 
+# %% ../nbs/03_students.ipynb #578d2c14
 @register_student('paper-cnn-l', input_kind='teacher')
 def paper_cnn_l(embed_dim:int=512, **kw) -> PaperCNN:
     "Paper 1's L student (w = 4); the paper says 8M parameters."

@@ -462,12 +462,14 @@ def get_record(self:TeacherCache,
     z, params = _compute_view(teacher, data, view, precision, batch_size, progress)
     return self._write(key, fields, z, params, time.perf_counter() - t0)
 
+# %% ../nbs/02_teachers.ipynb #54e35f74
 @patch
 @delegates(TeacherCache.get_record)
 def get(self:TeacherCache, teacher:Teacher, data:ImageData, view:View=View.clean(), **kwargs) -> torch.Tensor:
     "Float32 teacher embeddings of `data` under `view`: N×D, or N×K×D for crop-flip (see `get_record` for the parameters)."
     return self.get_record(teacher, data, view, **kwargs).embeddings
 
+# %% ../nbs/02_teachers.ipynb #98f5c4ec
 @patch
 @delegates(TeacherCache.get_record)
 def get_crop_params(self:TeacherCache, teacher:Teacher, data:ImageData, view:View, **kwargs) -> torch.Tensor:

@@ -175,6 +175,7 @@ def make_optimizer(settings, # a `TrainSettings` or anything with its attributes
     cls = torch.optim.AdamW if settings.optimizer == 'adamw' else torch.optim.Adam
     return cls(params, lr=settings.lr, weight_decay=settings.weight_decay)
 
+# %% ../nbs/07_train.ipynb #25ab4d0b
 def make_scheduler(settings, optimizer, steps_per_epoch:int):
     "The learning-rate schedule over the whole run: warm-up + cosine, or constant."
     if settings.schedule == 'constant': return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 1.0)

@@ -301,7 +301,7 @@ def _create_open_clip(s:_Spec, pretrained:bool, checkpoint, input_size):
     pc = open_clip.get_model_preprocess_cfg(model)
     return model.visual, _as_size(pc['size']), pc['interpolation'], pc['mean'], pc['std'], model.visual.output_dim, s.tag
 
-# %% ../nbs/02_teachers.ipynb #0dc90505
+# %% ../nbs/02_teachers.ipynb #86c6fd8e
 def _build(spec:str, s:_Spec, pretrained:bool, checkpoint, device, input_size, seed) -> Teacher:
     "Build the library model of parsed spec `s` as a `Teacher` (see `create_teacher`)."
     input_size = _as_size(input_size)
@@ -340,7 +340,7 @@ def create_teacher(spec:str, # a registered name ('clip-vit-b32', 'dinov2-vitb14
                   ) -> Teacher:
     "Create a frozen `Teacher` from a spec, with the library's own weights and preprocessing settings."
     if spec in TEACHERS:
-        t = TEACHERS.get(spec)(pretrained=pretrained, checkpoint=checkpoint, device=device, input_size=input_size, seed=seed)
+        t = TEACHERS.get(spec)(pretrained=pretrained, checkpoint=checkpoint, device=device, input_size=_as_size(input_size), seed=seed)
         if not isinstance(t, Teacher): raise AsymkdError(f"teacher factory {spec!r} returned {type(t).__name__}, not an asymkd.teachers.Teacher; wrap the model in Teacher(...)")
         return t.to(resolve_device(device))
     return _build(spec, _parse_spec(spec), pretrained, checkpoint, device, input_size, seed)
@@ -442,7 +442,7 @@ def _write(self:TeacherCache, key:str, fields:dict, z:torch.Tensor, params, seco
     record = self.store.put(key, blob, meta, 'safetensors')  # adds key, file, bytes, sha256, created
     return CachedEmbeddings(tensors['embeddings'].float(), params, key, record, False)
 
-# %% ../nbs/02_teachers.ipynb #d0c11e9b
+# %% ../nbs/02_teachers.ipynb #f98594e5
 @patch
 def get_record(self:TeacherCache,
                teacher:Teacher, # the teacher to run on a miss
@@ -462,14 +462,14 @@ def get_record(self:TeacherCache,
     z, params = _compute_view(teacher, data, view, precision, batch_size, progress)
     return self._write(key, fields, z, params, time.perf_counter() - t0)
 
-# %% ../nbs/02_teachers.ipynb #54e35f74
+# %% ../nbs/02_teachers.ipynb #afc33762
 @patch
 @delegates(TeacherCache.get_record)
 def get(self:TeacherCache, teacher:Teacher, data:ImageData, view:View=View.clean(), **kwargs) -> torch.Tensor:
     "Float32 teacher embeddings of `data` under `view`: N×D, or N×K×D for crop-flip (see `get_record` for the parameters)."
     return self.get_record(teacher, data, view, **kwargs).embeddings
 
-# %% ../nbs/02_teachers.ipynb #98f5c4ec
+# %% ../nbs/02_teachers.ipynb #c1385709
 @patch
 @delegates(TeacherCache.get_record)
 def get_crop_params(self:TeacherCache, teacher:Teacher, data:ImageData, view:View, **kwargs) -> torch.Tensor:

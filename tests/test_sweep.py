@@ -23,8 +23,9 @@ def test_report_has_tables_and_figures(smoke_sweep):
     out, report, _ = smoke_sweep
     assert (report/'report.html').stat().st_size > 50_000
     table1 = (report/'tables'/'table1_cosine.md').read_text()
-    for student in ('cnn-s', 'cnn-m', 'cnn-l', 'teacher'): assert f'| {student} |' in table1
-    assert '2/2' in table1 and ' ± ' in table1
+    for student in ('cnn-s', 'cnn-m', 'cnn-l'): assert f'| {student} |' in table1
+    assert '2/2' in table1 and ' ± ' in table1 and '| protocol |' in table1
+    assert 'timm:resnet10t' in (report/'tables'/'table1_cosine_teacher.md').read_text()
     assert (report/'tables'/'table2_infonce.csv').exists()
     figures = {p.name for p in (report/'figures').glob('*.png')}
     assert {'fig1_alignment_cosine.png', 'fig2_information.png', 'fig3_noise_cosine.png', 'spectra.png', 'dynamics.png'} <= figures

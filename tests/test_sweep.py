@@ -63,11 +63,12 @@ def test_killed_sweep_resumes_to_the_uninterrupted_result(tmp_path):
 
 
 def test_failed_run_is_reported_and_the_sweep_goes_on(tmp_path):
-    p = run_cli('sweep', 'tiny', '--out', tmp_path/'out', '--seeds', '0', '1', '--set', 'lr=1e30', 'precision=fp32')
+    p = run_cli('sweep', 'tiny', '--out', tmp_path/'out', '--report_dir', tmp_path/'report', '--seeds', '0', '1', '--set', 'lr=1e30', 'precision=fp32')
     assert p.returncode == 1, p.stdout + p.stderr
     assert 'runs failed' in p.stderr and 'loss became' in p.stderr
     errors = list((tmp_path/'out').glob('*/error.json'))
     assert len(errors) == 2 and not metrics_files(tmp_path/'out')
+    assert '2 failed' in (tmp_path/'report'/'report.html').read_text()  # the report marks the cells, it does not drop them
 
 
 def test_papermill_cli_runs_the_experiment_notebook(tmp_path):

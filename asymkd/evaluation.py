@@ -107,7 +107,20 @@ def _stratified_holdout(y:torch.Tensor, frac:float, seed:int) -> tuple:
     val = np.sort(np.concatenate(val)) if val else np.zeros(0, dtype=np.int64)
     return torch.from_numpy(np.setdiff1d(np.arange(len(y_np)), val)), torch.from_numpy(val)
 
-# %% ../nbs/06_evaluation.ipynb #c618c6a9
+# %% ../nbs/06_evaluation.ipynb #f2e8fc33
+class _FeatureProduct(torch.autograd.Function):
+    "`x @ w` for constant features `x`, with the backward `(gᵀx)ᵀ`: the layout the CPU's BLAS multiplies fastest."
+    @staticmethod
+    def forward(ctx, x, w):
+        ctx.save_for_backward(x)
+        return x @ w
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return None, (g.T @ x).T
+
+# %% ../nbs/06_evaluation.ipynb #6a3606ac
 def _fit_softmax(x:torch.Tensor, # N×D standardized features (float64 on the CPU by default; any dtype and device)
                  y:torch.Tensor, # N class indices in 0..C-1
                  n_classes:int, # C
@@ -129,18 +142,18 @@ def _fit_softmax(x:torch.Tensor, # N×D standardized features (float64 on the CP
                                 tolerance_change=1e-12, line_search_fn='strong_wolfe')
         def closure():
             opt.zero_grad()
-            loss = F.cross_entropy(x @ (p @ u[:-1]) + u[-1], y) + 0.5 * l2 * (u[:-1] / root[:, None]).pow(2).sum()
+            loss = F.cross_entropy(_FeatureProduct.apply(x, p @ u[:-1]) + u[-1], y) + 0.5 * l2 * (u[:-1] / root[:, None]).pow(2).sum()
             loss.backward()
             return loss
         opt.step(closure)
         return torch.cat([p @ u[:-1], u[-1:]]).detach()
 
-# %% ../nbs/06_evaluation.ipynb #593ef3b2
+# %% ../nbs/06_evaluation.ipynb #3caacf39
 def _covariance_basis(x:torch.Tensor) -> tuple:
     "(eigenvalues, eigenvectors) of the covariance of standardized (centered) features `x`."
     return torch.linalg.eigh(x.T @ x / len(x))
 
-# %% ../nbs/06_evaluation.ipynb #2a041a4d
+# %% ../nbs/06_evaluation.ipynb #65aa9a77
 @dataclass
 class LinearProbe:
     "A fitted multinomial logistic-regression probe; it standardizes its inputs with the training statistics."
@@ -168,7 +181,7 @@ class LinearProbe:
         z = _matrix(z)
         return (self.predict(z) == _labels(y, len(z))).double().mean().item()
 
-# %% ../nbs/06_evaluation.ipynb #b5761aa2
+# %% ../nbs/06_evaluation.ipynb #9d1bd7a0
 def fit_linear_probe(train_z, # N×D training embeddings (tensor or array)
                      train_y, # N integer labels
                      l2_grid=L2_GRID, # penalties λ to choose from (one value: no validation split)
@@ -208,7 +221,7 @@ def fit_linear_probe(train_z, # N×D training embeddings (tensor or array)
     w = w.to('cpu', torch.float64)
     return LinearProbe(st, w[:-1], w[-1], classes, best, losses, accs)
 
-# %% ../nbs/06_evaluation.ipynb #95f62aff
+# %% ../nbs/06_evaluation.ipynb #abd46e84
 def linear_probe(train_z, # N×D training embeddings
                  train_y, # their labels
                  test_z, # M×D test embeddings
@@ -218,7 +231,7 @@ def linear_probe(train_z, # N×D training embeddings
     "Test accuracy of a linear probe fit on the training embeddings."
     return fit_linear_probe(train_z, train_y, **kw).accuracy(test_z, test_y)
 
-# %% ../nbs/06_evaluation.ipynb #8512eff8
+# %% ../nbs/06_evaluation.ipynb #9010ad50
 def knn_accuracy(train_z, # N×D training embeddings
                  train_y, # their labels
                  test_z, # M×D test embeddings
@@ -253,7 +266,7 @@ def knn_accuracy(train_z, # N×D training embeddings
         correct += (classes[votes.argmax(1).cpu()] == yte[s:s+chunk_size]).sum().item()
     return correct / len(te)
 
-# %% ../nbs/06_evaluation.ipynb #7ac8d4e4
+# %% ../nbs/06_evaluation.ipynb #39c6b378
 def linear_cka(a, # N×D₁ embeddings
                b, # N×D₂ embeddings of the same N images
               ) -> float:
@@ -267,7 +280,7 @@ def linear_cka(a, # N×D₁ embeddings
     if den <= 0: raise AsymkdError("one of the representations has zero variance; CKA is undefined")
     return (num / den).item()
 
-# %% ../nbs/06_evaluation.ipynb #f23934fe
+# %% ../nbs/06_evaluation.ipynb #5d026975
 def infonce_mi(z_s, # N×D student embeddings
                z_t, # N×D teacher embeddings of the same images, in the same order
                temperature:float=0.1, # T
@@ -291,10 +304,10 @@ def infonce_mi(z_s, # N×D student embeddings
     loss = total / (nb * batch_size)
     return dict(loss=loss, batch_size=batch_size, bound=math.log(batch_size) - loss)
 
-# %% ../nbs/06_evaluation.ipynb #fc36a4b8
+# %% ../nbs/06_evaluation.ipynb #db48a120
 NOISE_SIGMAS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3)
 
-# %% ../nbs/06_evaluation.ipynb #3e60afb7
+# %% ../nbs/06_evaluation.ipynb #882f8119
 def noise_robustness(probe:LinearProbe, # a probe fit on the clean training embeddings (L2-normalized ones when `normalize`)
                      embeddings, # σ → M×D test embeddings under noise σ (a callable), or a dict {σ: M×D embeddings}
                      labels, # the M test labels
@@ -317,7 +330,7 @@ def noise_robustness(probe:LinearProbe, # a probe fit on the clean training embe
     prep = l2_normalize if normalize else _matrix
     return {str(s): float(probe.accuracy(prep(get(s)), labels)) for s in sigmas}
 
-# %% ../nbs/06_evaluation.ipynb #ab62773e
+# %% ../nbs/06_evaluation.ipynb #2a4570e3
 def describe_embeddings(z_test, # N×D embeddings of the test subset
                         z_probe, # embeddings of the probe's training images
                         y_probe, # their labels
@@ -325,22 +338,24 @@ def describe_embeddings(z_test, # N×D embeddings of the test subset
                         knn_k:int=20, # neighbours for kNN
                         uniformity_seed:int|None=None, # None: uniformity on the first `uniformity_n` rows; an int: on a class-stratified subset drawn with this seed
                         uniformity_n:int=10_000, # at most this many test embeddings enter the uniformity
+                        device=None, # where the probes and kNN run: None = the CPU; 'cuda', 'auto', ...
+                        dtype:torch.dtype|None=None, # their dtype: None = float64 on the CPU, float32 elsewhere
                        ) -> tuple:
     "(metric block, probe): spectral, information and accuracy metrics of one model's embeddings, and the probe fit on them."
     zt, zp = l2_normalize(z_test), l2_normalize(z_probe)
     out = dict(spectral_summary(zt))
     out['spectrum'] = [float(v) for v in singular_spectrum(zt)]
-    probe = fit_linear_probe(zp, y_probe)
+    probe = fit_linear_probe(zp, y_probe, device=device, dtype=dtype)
     out['probe_accuracy'] = float(probe.accuracy(zt, y_test))
-    out['knn_accuracy'] = float(knn_accuracy(zp, y_probe, zt, y_test, k=knn_k))
+    out['knn_accuracy'] = float(knn_accuracy(zp, y_probe, zt, y_test, k=knn_k, device=device, dtype=dtype))
     if uniformity_seed is None or len(zt) <= uniformity_n: zu = zt[:uniformity_n]
     else: zu = zt[stratified_indices(_labels(y_test, len(zt), 'y_test'), uniformity_n, uniformity_seed)]
     out['uniformity'] = float(uniformity_loss(zu.double(), chunk_size=2048))
     out['raw_effective_rank'] = float(effective_rank(z_test))
-    out['raw_probe_accuracy'] = float(linear_probe(z_probe, y_probe, z_test, y_test))
+    out['raw_probe_accuracy'] = float(linear_probe(z_probe, y_probe, z_test, y_test, device=device, dtype=dtype))
     return out, probe
 
-# %% ../nbs/06_evaluation.ipynb #dc704f20
+# %% ../nbs/06_evaluation.ipynb #9e0b3866
 def fit_paper_probe(train_z, # N×D training embeddings (L2-normalized inside)
                     train_y, # their N labels
                     C:float=1.0, # scikit-learn's inverse penalty: ½‖W‖² + C·Σ cross-entropy
@@ -358,7 +373,7 @@ def fit_paper_probe(train_z, # N×D training embeddings (L2-normalized inside)
     w = _fit_softmax(x, torch.searchsorted(classes, y), len(classes), l2, _covariance_basis(x), max_iter=max_iter, tol=tol)
     return LinearProbe(st, w[:-1], w[-1], classes, l2, normalize=True)
 
-# %% ../nbs/06_evaluation.ipynb #fa4061ab
+# %% ../nbs/06_evaluation.ipynb #3de40652
 def paper_probe(train_z, # N×D training embeddings
                 train_y, # their labels
                 test_z, # M×D test embeddings
@@ -368,13 +383,13 @@ def paper_probe(train_z, # N×D training embeddings
     "Test accuracy of paper 1's probe (`fit_paper_probe`) fit on the training embeddings."
     return fit_paper_probe(train_z, train_y, C).accuracy(test_z, test_y)
 
-# %% ../nbs/06_evaluation.ipynb #8e9d21b7
+# %% ../nbs/06_evaluation.ipynb #9f7c292c
 def _batches(n:int, batch_size:int):
     "(start, stop) of consecutive batches of `batch_size` rows covering 0..n, the last one partial."
     if batch_size < 1: raise AsymkdError(f"batch_size must be at least 1, got {batch_size}")
     return [(a, min(a + batch_size, n)) for a in range(0, n, batch_size)]
 
-# %% ../nbs/06_evaluation.ipynb #4e5cd7db
+# %% ../nbs/06_evaluation.ipynb #025c7079
 def paper_mi(z_s, # N×D student embeddings, in the order to batch them (the paper: natural test order)
              z_t, # N×D teacher embeddings of the same images, in the same order
              batch_size:int=64, # rows per batch; the last, partial batch is kept
@@ -390,7 +405,7 @@ def paper_mi(z_s, # N×D student embeddings, in the order to batch them (the pap
         per_batch.append((logits.logsumexp(1) - logits.diagonal()).mean().item())
     return sum(per_batch) / len(per_batch)
 
-# %% ../nbs/06_evaluation.ipynb #06214938
+# %% ../nbs/06_evaluation.ipynb #59736d72
 def paper_uniformity(z, # N×D embeddings, in the order to batch them
                      batch_size:int=64, # rows per batch; the last, partial batch is kept
                     ) -> float:
@@ -399,7 +414,7 @@ def paper_uniformity(z, # N×D embeddings, in the order to batch them
     per_batch = [torch.exp(-2 * torch.cdist(u[a:b], u[a:b])**2).mean().log().item() for a, b in _batches(len(u), batch_size)]
     return sum(per_batch) / len(per_batch)
 
-# %% ../nbs/06_evaluation.ipynb #bed44a09
+# %% ../nbs/06_evaluation.ipynb #3c65764d
 def paper_block(z_test_s, # N×D test embeddings of the model, in natural test order
                 z_test_t, # N×D teacher test embeddings of the same images (for the InfoNCE proxy), or None
                 z_train_s, # the model's training embeddings (the probe's training set)

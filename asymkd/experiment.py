@@ -22,14 +22,15 @@ from .losses import get_objective
 from .train import TrainSettings, distill, validate_train_settings, read_checkpoint, PRECISIONS, TrainingDiverged
 
 # %% auto #0
-__all__ = ['PROTOCOL_CHOICES', 'INFONCE_ONLY', 'CONFIG_SCHEMA', 'Config', 'config_from_dict', 'validate_config', 'resolve_config',
-           'config_hash', 'run_id', 'config_record', 'RunFolder', 'RunData', 'load_run_data', 'StudentInput',
-           'TeacherOutputs', 'noise_spaces', 'teacher_metrics_key', 'model_block', 'paper_order', 'paper_model_block',
-           'teacher_metric_block', 'teacher_outputs', 'Prepared', 'prepare', 'make_student', 'student_input', 'encoder',
-           'dynamics_probe', 'train_student', 'embed_input_noise', 'student_embeddings', 'evaluate', 'record',
-           'PhaseTimer', 'RunWarnings', 'run_experiment', 'load_student', 'reevaluate']
+__all__ = ['PROBE_PRECISIONS', 'PROTOCOL_CHOICES', 'INFONCE_ONLY', 'CONFIG_SCHEMA', 'Config', 'config_from_dict',
+           'validate_config', 'resolve_config', 'config_hash', 'run_id', 'config_record', 'RunFolder', 'RunData',
+           'load_run_data', 'StudentInput', 'TeacherOutputs', 'noise_spaces', 'probe_dtype', 'teacher_metrics_key',
+           'model_block', 'paper_order', 'paper_model_block', 'teacher_metric_block', 'teacher_outputs', 'Prepared',
+           'prepare', 'make_student', 'student_input', 'encoder', 'dynamics_probe', 'train_student',
+           'embed_input_noise', 'student_embeddings', 'evaluate', 'record', 'PhaseTimer', 'RunWarnings',
+           'run_experiment', 'load_student', 'reevaluate']
 
-# %% ../nbs/08_experiment.ipynb #b01d4322
+# %% ../nbs/08_experiment.ipynb #529f503c
 @dataclass
 class Config(TrainSettings):
     "Everything that determines one run's `metrics.json`: `TrainSettings`' fields, then data, teacher and evaluation."
@@ -55,6 +56,7 @@ class Config(TrainSettings):
     threads:int|None=2 # torch CPU threads (fixed so results are identical across executors)
     teacher_precision:str='fp32' # teacher embedding compute: 'fp32' or 'bf16'
     eval_precision:str='fp32' # evaluation embedding compute: 'fp32' or 'bf16'
+    probe_precision:str='auto' # the probes' and kNN's dtype: 'auto' (float64 on the CPU, float32 on a GPU), 'float64' or 'float32'
     checkpoint:bool=True # write checkpoint.pt each epoch (resume after a kill)
     protocol:str='asymkd' # the named bundle of measurement choices this run follows ('asymkd' or 'paper'; `asymkd.core.PROTOCOLS`)
     student_input:str='native' # the student sees 32-px [0,1] images ('native') or exactly the teacher's input tensor ('teacher')
@@ -107,7 +109,8 @@ def _check_positive_or_none(c:Config):
         v = getattr(c, name)
         if v is not None and v < 2: raise AsymkdError(f"{name} must be >= 2 or None, got {v}")
 
-# %% ../nbs/08_experiment.ipynb #4e6968ce
+# %% ../nbs/08_experiment.ipynb #31ea256b
+PROBE_PRECISIONS = ('auto', 'float64', 'float32')
 PROTOCOL_CHOICES = dict(student_input=('native', 'teacher'), noise_space=('pixel', 'input'), mi_batching=('permuted', 'natural'))
 
 def _check_protocol_fields(c:Config):
@@ -121,13 +124,14 @@ def _check_protocol_fields(c:Config):
                           f"paper-cnn-*) or student_input='native'")
     if c.dynamics_subset is not None and c.dynamics_subset < 2: raise AsymkdError(f"dynamics_subset must be >= 2 or None, got {c.dynamics_subset}")
 
-# %% ../nbs/08_experiment.ipynb #3a442858
+# %% ../nbs/08_experiment.ipynb #81abe551
 def validate_config(c:Config) -> Config:
     "Raise `AsymkdError` (one line) for the first invalid value in `c`; return `c` when valid."
     check_student(c.student); check_teacher(c.teacher); check_dataset(c.dataset)
     validate_train_settings(c)
     check_choice(c.teacher_precision, PRECISIONS, 'teacher_precision')
     check_choice(c.eval_precision, PRECISIONS, 'eval_precision')
+    check_choice(c.probe_precision, PROBE_PRECISIONS, 'probe_precision')
     if c.teacher_views < 1: raise AsymkdError(f"teacher_views must be >= 1, got {c.teacher_views}")
     if any(s < 0 or not math.isfinite(s) for s in c.noise_sigmas): raise AsymkdError(f"noise_sigmas must be >= 0, got {list(c.noise_sigmas)}")
     _check_positive_or_none(c)
@@ -194,7 +198,7 @@ class RunFolder:
         "Every run folder (a sub-folder with a `config.json`) of a sweep, sorted by name."
         return [RunFolder(p.parent) for p in sorted(Path(sweep_dir).glob('*/config.json'))]
 
-# %% ../nbs/08_experiment.ipynb #e5817ca4
+# %% ../nbs/08_experiment.ipynb #29b97298
 from fastcore.basics import patch
 
 @patch
@@ -203,25 +207,25 @@ def read(self:RunFolder, what:str) -> dict|None:
     try: return json.loads(self.file(what).read_text())
     except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError): return None
 
-# %% ../nbs/08_experiment.ipynb #f22f4531
+# %% ../nbs/08_experiment.ipynb #47de16a0
 @patch
 def write(self:RunFolder, what:str, obj) -> Path:
     "Write the JSON file `what` atomically (sorted keys)."
     return atomic_write_json(self.file(what), obj)
 
-# %% ../nbs/08_experiment.ipynb #79e577d3
+# %% ../nbs/08_experiment.ipynb #9452d49b
 @patch
 def write_config(self:RunFolder, c:Config) -> Path:
     "Write `config.json` for `c`."
     return self.write('config', config_record(c))
 
-# %% ../nbs/08_experiment.ipynb #6c42ba77
+# %% ../nbs/08_experiment.ipynb #5813ae94
 @patch
 def write_error(self:RunFolder, error:str, reason:str, c:Config) -> Path:
     "Write `error.json`: the exception's name, a one-line reason and the config hash."
     return self.write('error', dict(error=error, reason=reason, config_hash=config_hash(c)))
 
-# %% ../nbs/08_experiment.ipynb #c47a26f6
+# %% ../nbs/08_experiment.ipynb #be588363
 @patch
 def start(self:RunFolder, c:Config):
     "Begin (or resume) run `c` here: its `config.json`, and no stale `error.json` or `metrics.json` of another config."
@@ -229,13 +233,13 @@ def start(self:RunFolder, c:Config):
     self.file('error').unlink(missing_ok=True)
     self.write_config(c)
 
-# %% ../nbs/08_experiment.ipynb #d79917ef
+# %% ../nbs/08_experiment.ipynb #f8e9a9e2
 @patch
 def is_done(self:RunFolder, c:Config) -> bool:
     "Whether the folder holds a complete result for exactly the config `c`."
     return (self.read('metrics') or {}).get('config_hash') == config_hash(c)
 
-# %% ../nbs/08_experiment.ipynb #2bfe5af6
+# %% ../nbs/08_experiment.ipynb #a5ba8173
 @patch
 def status(self:RunFolder) -> str:
     "'done', 'stale' (metrics of another config), 'failed', 'incomplete' (planned, started or interrupted)."
@@ -243,7 +247,7 @@ def status(self:RunFolder) -> str:
     if m is not None: return 'done' if m.get('config_hash') == cfg.get('config_hash') else 'stale'
     return 'failed' if self.file('error').exists() else 'incomplete'
 
-# %% ../nbs/08_experiment.ipynb #05e4981a
+# %% ../nbs/08_experiment.ipynb #db07f771
 @patch
 def config(self:RunFolder) -> Config:
     "The run's `Config`, read back from `config.json`; an `AsymkdError` for a missing file or another schema."
@@ -256,7 +260,7 @@ def config(self:RunFolder) -> Config:
                           f"reads {CONFIG_SCHEMA}{'; unknown fields ' + ', '.join(unknown) if unknown else ''}); re-run it with this version")
     return config_from_dict({k: v for k, v in rec.items() if k in fields_})
 
-# %% ../nbs/08_experiment.ipynb #20b27b17
+# %% ../nbs/08_experiment.ipynb #edabd3d2
 @dataclass
 class RunData:
     "The images of one run, as stratified subsets: training images on the device, the evaluation subsets on the CPU."
@@ -265,7 +269,7 @@ class RunData:
     noise: ImageData # test images of the noise sweep (the test subset itself when the sizes agree)
     probe: ImageData # training images the probe and kNN are fit on
 
-# %% ../nbs/08_experiment.ipynb #f29fdf77
+# %% ../nbs/08_experiment.ipynb #387a7acb
 def _subset(data:ImageData, n:int|None, seed:int) -> ImageData:
     "`data` itself, or its stratified subset of `n` images."
     return data if n is None or n >= len(data) else data.subset(stratified_indices(data.labels, n, seed))
@@ -279,7 +283,7 @@ def load_run_data(c:Config) -> RunData:
     train = _subset(full_train, c.train_subset, c.subset_seed)
     return RunData(train, test, noise, _subset(train, c.probe_subset, c.subset_seed))
 
-# %% ../nbs/08_experiment.ipynb #f2a8acea
+# %% ../nbs/08_experiment.ipynb #92ab3e21
 class StudentInput(nn.Module):
     "Float [0,1] images → the teacher's input tensor: resized with its interpolation (no crop), normalized with its mean/std."
     def __init__(self, size:tuple, interpolation:str, mean, std):
@@ -297,7 +301,7 @@ class StudentInput(nn.Module):
         x = resize_images(x.float(), self.size, self.interpolation)
         return (x - self.mean.to(x.device)) / self.std.to(x.device)
 
-# %% ../nbs/08_experiment.ipynb #234abb7c
+# %% ../nbs/08_experiment.ipynb #79097c1c
 @dataclass
 class TeacherOutputs:
     "Everything a run needs from the teacher, delivered before the student exists."
@@ -312,7 +316,7 @@ class TeacherOutputs:
     metrics: dict # the teacher's own metric block
     student_input: StudentInput # the teacher's input transform (what the student sees under student_input='teacher')
 
-# %% ../nbs/08_experiment.ipynb #7df477bf
+# %% ../nbs/08_experiment.ipynb #7dcf661f
 def noise_spaces(c:Config) -> list:
     "The noise spaces run `c` measures: its own, and both when it records the papers' numbers."
     return [c.noise_space] + ([s for s in PROTOCOL_CHOICES['noise_space'] if s != c.noise_space] if c.paper_metrics else [])
@@ -328,28 +332,36 @@ def _targets(c:Config, teacher:Teacher, cache:TeacherCache, train:ImageData, pro
     rec = cache.get_record(teacher, train, View.crop_flip(c.teacher_views, seed=c.subset_seed), precision=c.teacher_precision, progress=progress)
     return rec.embeddings, rec.params
 
-# %% ../nbs/08_experiment.ipynb #dc17f469
+# %% ../nbs/08_experiment.ipynb #366d91da
+def probe_dtype(c:Config, device=None) -> torch.dtype:
+    "The dtype the probes and kNN of run `c` use on `device` (None: the CPU)."
+    if c.probe_precision != 'auto': return getattr(torch, c.probe_precision)
+    return torch.float64 if device is None or torch.device(device).type == 'cpu' else torch.float32
+
+# %% ../nbs/08_experiment.ipynb #3e406d38
 _TEACHER_METRICS_FORMAT = 3  # bump whenever the teacher block changes shape
 
-def teacher_metrics_key(c:Config, teacher:Teacher, cache:TeacherCache, data:RunData) -> str:
+def teacher_metrics_key(c:Config, teacher:Teacher, cache:TeacherCache, data:RunData, device=None) -> str:
     "The store key of the teacher's metrics on run `c`'s subsets: a hash of its embeddings' cache keys and the metric settings."
     import asymkd
     key = lambda d, v=View.clean(): cache.key(teacher, d, v, precision=c.teacher_precision)
     noise = {sp: [key(data.noise, _noise_view(sp, s, c.noise_seed)) for s in c.noise_sigmas] for sp in noise_spaces(c)}
     return stable_hash(dict(format=_TEACHER_METRICS_FORMAT, asymkd=asymkd.__version__, test=key(data.test), probe=key(data.probe),
                             train=key(data.train) if c.paper_metrics else None, noise=noise, knn_k=c.knn_k,
-                            uniformity_seed=c.subset_seed, paper_metrics=c.paper_metrics, noise_space=c.noise_space))
+                            uniformity_seed=c.subset_seed, paper_metrics=c.paper_metrics, noise_space=c.noise_space,
+                            probe_dtype=str(probe_dtype(c, device))))
 
-# %% ../nbs/08_experiment.ipynb #d1cb3d2b
-def model_block(c:Config, test, probe, y_probe, y_test, noisy:dict, y_noise) -> tuple:
+# %% ../nbs/08_experiment.ipynb #9ba5e234
+def model_block(c:Config, test, probe, y_probe, y_test, noisy:dict, y_noise, device=None) -> tuple:
     "(block, probe) of one model's embeddings: `describe_embeddings` plus its noise sweep in each measured space."
-    block, probe_fit = describe_embeddings(test, probe, y_probe, y_test, c.knn_k, uniformity_seed=c.subset_seed)
+    block, probe_fit = describe_embeddings(test, probe, y_probe, y_test, c.knn_k, uniformity_seed=c.subset_seed,
+                                           device=device, dtype=probe_dtype(c, device))
     acc = {sp: noise_robustness(probe_fit, noisy[sp], y_noise, c.noise_sigmas) for sp in noisy}
     block['noise_accuracy'] = acc[c.noise_space]
     if len(acc) > 1: block.update({f'noise_accuracy_{sp}': a for sp, a in acc.items()})
     return block, probe_fit
 
-# %% ../nbs/08_experiment.ipynb #72197866
+# %% ../nbs/08_experiment.ipynb #42f8ca19
 def paper_order(labels:torch.Tensor, # the test labels in the data's own order
                 seed:int, # the permutation's seed (`subset_seed`)
                ) -> torch.Tensor|None:
@@ -358,7 +370,7 @@ def paper_order(labels:torch.Tensor, # the test labels in the data's own order
     if len(labels) < 2 or not bool((labels[1:] >= labels[:-1]).all()): return None
     return torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed))
 
-# %% ../nbs/08_experiment.ipynb #34d0ff6e
+# %% ../nbs/08_experiment.ipynb #b705d9be
 def paper_model_block(c:Config, test, train, y_train, y_test, noisy:dict, y_noise, teacher_test=None) -> dict:
     "The papers' per-run numbers of one model (`asymkd.evaluation.paper_block`): noise in normalized-input space, batches in the data's order unless it is class-sorted."
     order, y_test = paper_order(y_test, c.subset_seed), torch.as_tensor(y_test).cpu()
@@ -367,15 +379,15 @@ def paper_model_block(c:Config, test, train, y_train, y_test, noisy:dict, y_nois
         teacher_test = None if teacher_test is None else teacher_test[order]
     return paper_block(test, teacher_test, train, y_train, y_test, noisy['input'], y_noise=y_noise)
 
-# %% ../nbs/08_experiment.ipynb #7901a617
-def teacher_metric_block(c:Config, teacher:Teacher, data:RunData, train, test, probe, noisy:dict) -> dict:
+# %% ../nbs/08_experiment.ipynb #cc012329
+def teacher_metric_block(c:Config, teacher:Teacher, data:RunData, train, test, probe, noisy:dict, device=None) -> dict:
     "The teacher's metrics from its embeddings: the same block as a student's, its size and spec, and its `paper` block."
-    block, _ = model_block(c, test, probe, data.probe.labels, data.test.labels, noisy, data.noise.labels)
+    block, _ = model_block(c, test, probe, data.probe.labels, data.test.labels, noisy, data.noise.labels, device)
     block.update(params=count_parameters(teacher), embed_dim=int(teacher.embed_dim), spec=c.teacher)
     if c.paper_metrics: block['paper'] = paper_model_block(c, test, train, data.train.labels, data.test.labels, noisy, data.noise.labels)
     return block
 
-# %% ../nbs/08_experiment.ipynb #4c0ddbb1
+# %% ../nbs/08_experiment.ipynb #aa8e56d4
 def teacher_outputs(c:Config, # the run's config
                     data:RunData, # the run's subsets
                     device:torch.device, # where training happens
@@ -392,22 +404,22 @@ def teacher_outputs(c:Config, # the run's config
     test, probe = get(data.test), get(data.probe)
     noisy = {sp: {float(s): get(data.noise, _noise_view(sp, s, c.noise_seed)) for s in c.noise_sigmas} for sp in noise_spaces(c)}
     store = Store(cache.root/'metrics', 'teacher metrics')
-    key = teacher_metrics_key(c, teacher, cache, data)
+    key = teacher_metrics_key(c, teacher, cache, data, device)
     metrics = (store.get_json(key) or (None,))[0]
     if metrics is None:
-        metrics = teacher_metric_block(c, teacher, data, train, test, probe, noisy)
+        metrics = teacher_metric_block(c, teacher, data, train, test, probe, noisy, device)
         store.put_json(key, metrics)
     return TeacherOutputs(c.teacher, int(teacher.embed_dim), targets.to(device), None if crop_params is None else crop_params.to(device),
                           train, test, probe, noisy, metrics, StudentInput.of(teacher).to(device))
 
-# %% ../nbs/08_experiment.ipynb #1898b92e
+# %% ../nbs/08_experiment.ipynb #95cdff0f
 @dataclass
 class Prepared:
     "A run's inputs: its data subsets and everything from the teacher."
     data: RunData # the images
     teacher: TeacherOutputs # what the teacher contributes
 
-# %% ../nbs/08_experiment.ipynb #7803651d
+# %% ../nbs/08_experiment.ipynb #e772e5a6
 def prepare(c:Config, # the run's config
             device:torch.device, # where training happens
             cache:TeacherCache|None=None, # the teacher-embedding cache (default: under `cache_root()`)
@@ -418,24 +430,24 @@ def prepare(c:Config, # the run's config
     out = teacher_outputs(c, data, device, cache, progress)
     return Prepared(dataclasses.replace(data, train=data.train.to(device)), out)
 
-# %% ../nbs/08_experiment.ipynb #806d2e43
+# %% ../nbs/08_experiment.ipynb #9d43e4e8
 def make_student(c:Config, p:Prepared) -> nn.Module:
     "Step 2: the student `c.student`, output dimension the teacher's, initialized from `c.seed`."
     torch.manual_seed(c.seed)
     return create_student(c.student, embed_dim=p.teacher.embed_dim)
 
-# %% ../nbs/08_experiment.ipynb #098216cb
+# %% ../nbs/08_experiment.ipynb #c922d8b9
 def student_input(c:Config, p:Prepared) -> nn.Module|None:
     "The transform applied to every float [0,1] batch before the student sees it (None: the images themselves)."
     return p.teacher.student_input if c.student_input == 'teacher' else None
 
-# %% ../nbs/08_experiment.ipynb #ce587322
+# %% ../nbs/08_experiment.ipynb #c97beddb
 def encoder(c:Config, p:Prepared, student:nn.Module) -> nn.Module:
     "The student behind its input transform: float [0,1] 32-px images in, embeddings out."
     t = student_input(c, p)
     return student if t is None else nn.Sequential(t, student)
 
-# %% ../nbs/08_experiment.ipynb #39662904
+# %% ../nbs/08_experiment.ipynb #549d6620
 def dynamics_probe(c:Config, p:Prepared, device) -> Callable|None:
     "student → {effective_rank, dims_90, n, d, alignment} of the dynamics subset; None when `dynamics_subset` is None."
     if c.dynamics_subset is None: return None
@@ -449,7 +461,7 @@ def dynamics_probe(c:Config, p:Prepared, device) -> Callable|None:
                     alignment={str(k): float(v) for k, v in subspace_alignment(zs, zt, ks).items()})
     return measure
 
-# %% ../nbs/08_experiment.ipynb #ebb9162a
+# %% ../nbs/08_experiment.ipynb #72dd62f6
 def train_student(c:Config, p:Prepared, student:nn.Module,
                   run:RunFolder|None=None, # checkpoint into this folder (and resume from it), when `c.checkpoint`
                   progress:bool=True) -> list:
@@ -463,7 +475,7 @@ def train_student(c:Config, p:Prepared, student:nn.Module,
         if run is not None: run.write_error(type(e).__name__, str(e), c)
         raise
 
-# %% ../nbs/08_experiment.ipynb #714cd2d3
+# %% ../nbs/08_experiment.ipynb #ad64b985
 def _input_noise_encoder(c:Config, p:Prepared, student:nn.Module, sigma:float) -> Callable:
     "(float [0,1] batch, positions) → embeddings of the batch with σ of normalized-input noise."
     t = p.teacher.student_input
@@ -483,7 +495,7 @@ def embed_input_noise(c:Config, p:Prepared, student:nn.Module, data:ImageData, s
             out.append(forward(x, data.indices[i:i + batch_size]).float().cpu())
     return torch.cat(out)
 
-# %% ../nbs/08_experiment.ipynb #6b040a5a
+# %% ../nbs/08_experiment.ipynb #69f9c6b7
 def student_embeddings(c:Config, p:Prepared, student:nn.Module, device) -> dict:
     "{'test', 'probe', 'train' (when the papers' numbers are recorded), 'noisy': {space: {σ: …}}}: the trained student's embeddings."
     enc = encoder(c, p, student)
@@ -497,11 +509,11 @@ def student_embeddings(c:Config, p:Prepared, student:nn.Module, device) -> dict:
     if c.paper_metrics: out['train'] = probe if p.data.probe is p.data.train else emb(p.data.train.images)
     return out
 
-# %% ../nbs/08_experiment.ipynb #53301075
+# %% ../nbs/08_experiment.ipynb #0e032365
 def evaluate(c:Config, p:Prepared, student:nn.Module, device) -> dict:
     "Step 4: every metric of the trained student, beside its teacher's: the body of `metrics.json`."
     z, d = student_embeddings(c, p, student, device), p.data
-    s_block, _ = model_block(c, z['test'], z['probe'], d.probe.labels, d.test.labels, z['noisy'], d.noise.labels)
+    s_block, _ = model_block(c, z['test'], z['probe'], d.probe.labels, d.test.labels, z['noisy'], d.noise.labels, device)
     s_block.update(params=count_parameters(student), feature_dim=int(student.feature_dim), embed_dim=p.teacher.embed_dim)
     zs, zt = l2_normalize(z['test']), l2_normalize(p.teacher.test)
     ks = [k for k in c.alignment_ks if k <= zs.shape[1]]
@@ -516,14 +528,14 @@ def evaluate(c:Config, p:Prepared, student:nn.Module, device) -> dict:
                             batch_order='natural' if paper_order(d.test.labels, c.subset_seed) is None else 'permuted (class-sorted data)')
     return out
 
-# %% ../nbs/08_experiment.ipynb #056b3f89
+# %% ../nbs/08_experiment.ipynb #75fd3aba
 def _host() -> dict:
     "Facts about the machine that belong beside wall times, never in `metrics.json`."
     return dict(python=platform.python_version(), torch=torch.__version__, machine=platform.machine(),
                 cpu_count=os.cpu_count(), threads=torch.get_num_threads(),
                 cuda=torch.cuda.get_device_name() if torch.cuda.is_available() else None)
 
-# %% ../nbs/08_experiment.ipynb #a4f09b13
+# %% ../nbs/08_experiment.ipynb #9ef0a804
 _WALL = ('seconds', 'img_s')
 
 def record(run:RunFolder, metrics:dict, history:list, times:dict, device) -> dict:
@@ -535,7 +547,7 @@ def record(run:RunFolder, metrics:dict, history:list, times:dict, device) -> dic
     run.write('metrics', metrics)
     return metrics
 
-# %% ../nbs/08_experiment.ipynb #e29b8c9e
+# %% ../nbs/08_experiment.ipynb #7f72f56f
 class PhaseTimer:
     "Wall time per phase of a run, into `times` as `<phase>_s`."
     def __init__(self): self.times = {}
@@ -545,7 +557,7 @@ class PhaseTimer:
         self.times[f'{name}_s'] = time.perf_counter() - t0
         return out
 
-# %% ../nbs/08_experiment.ipynb #07cc9bd0
+# %% ../nbs/08_experiment.ipynb #0447c86f
 class RunWarnings:
     "Collect the warnings shown while a run goes on (they still show), and keep them in its `warnings.json` on `close`."
     def __init__(self, run:RunFolder):
@@ -565,7 +577,7 @@ class RunWarnings:
     def __enter__(self): return self
     def __exit__(self, *exc): self.close()
 
-# %% ../nbs/08_experiment.ipynb #33eff541
+# %% ../nbs/08_experiment.ipynb #f1f1644d
 def run_experiment(c:Config, # the run's config
                    out_dir:str|Path, # the run's folder
                    cache:TeacherCache|None=None, # teacher-embedding cache (default: under `cache_root()`)
@@ -583,7 +595,7 @@ def run_experiment(c:Config, # the run's config
         metrics = timer('evaluate', evaluate, c, p, student, device)
     return record(run, metrics, history, timer.times, device)
 
-# %% ../nbs/08_experiment.ipynb #75c86848
+# %% ../nbs/08_experiment.ipynb #499b0521
 def load_student(run_dir, # a finished run's folder
                 ) -> nn.Module:
     "The trained student of a finished run, from its `checkpoint.pt` (read with `weights_only=True`), in eval mode."
@@ -601,7 +613,7 @@ def load_student(run_dir, # a finished run's folder
     fmt = torch.channels_last if c.channels_last else torch.contiguous_format  # as training left it: the same conv kernels
     return student.to(memory_format=fmt).eval()
 
-# %% ../nbs/08_experiment.ipynb #1b3a9954
+# %% ../nbs/08_experiment.ipynb #53578bc5
 def reevaluate(run_dir, # a finished run's folder
                cache:TeacherCache|None=None, # teacher-embedding cache (default: under `cache_root()`)
                progress:bool=False, # progress bars

@@ -190,7 +190,7 @@ def bench_cache_build(ctx:BenchContext, # the benchmark's context
                              batch_size=b, note='naive side: fp32 (as a user runs it), the same measurement for every precision'))
     return dict(rows=rows)
 
-# %% ../nbs/12_bench.ipynb #75e331a0
+# %% ../nbs/12_bench.ipynb #47ad91e9
 def bench_epoch(ctx:BenchContext, # the benchmark's context
                 objective:str='cosine', # 'cosine' or 'cosine+infonce'
                 student:str='cnn-m', # the student trained
@@ -210,12 +210,12 @@ def bench_epoch(ctx:BenchContext, # the benchmark's context
     return dict(rows=[make_row('infonce-epoch' if infonce else 'cosine-epoch', seen, naive_s, n_asymkd // b * b, ours,
                                student=student, batch_size=b)])
 
-# %% ../nbs/12_bench.ipynb #00fe6eb9
+# %% ../nbs/12_bench.ipynb #682eb554
 def bench_infonce_epoch(ctx:BenchContext) -> dict:
     "Row 'infonce-epoch': `bench_epoch` with the cosine + InfoNCE objective."
     return bench_epoch(ctx, 'cosine+infonce')
 
-# %% ../nbs/12_bench.ipynb #ca1addb6
+# %% ../nbs/12_bench.ipynb #f781242c
 def bench_sweep(ctx:BenchContext, # the benchmark's context
                 seeds=(0, 1), # seeds per student
                 epochs:int=2, # epochs per run
@@ -248,7 +248,7 @@ def bench_sweep(ctx:BenchContext, # the benchmark's context
                                students=list(students), seeds=list(seeds), epochs=epochs, batch_naive=S.sweep_batch_naive, batch_asymkd=b,
                                note='images/s counts every image of every epoch of every run; asymkd includes its cache build')])
 
-# %% ../nbs/12_bench.ipynb #3fa18cb7
+# %% ../nbs/12_bench.ipynb #0cbab349
 @contextlib.contextmanager
 def profiled_calls(parts:dict, # {category: functions whose calls it covers}
                    device='cpu', # device to wait for when a timed call returns
@@ -272,12 +272,12 @@ def profiled_calls(parts:dict, # {category: functions whose calls it covers}
     try: yield totals
     finally: sys.setprofile(old)
 
-# %% ../nbs/12_bench.ipynb #35790c00
+# %% ../nbs/12_bench.ipynb #84a15d60
 EVAL_PARTS = {'student forwards': (embed,), 'noisy images': (noisy_images,), 'probe fits': (fit_linear_probe,),
               'spectra': (spectral_summary, singular_spectrum, effective_rank, subspace_alignment, linear_cka),
               'kNN': (knn_accuracy,), 'uniformity': (uniformity_loss,), 'MI': (infonce_mi,)}
 
-# %% ../nbs/12_bench.ipynb #845d48fd
+# %% ../nbs/12_bench.ipynb #4a386918
 def probe_precisions() -> dict:
     "{'float64': {}, 'float32': the keyword arguments that ask `fit_linear_probe` for float32} (float32 absent if it has no such option)."
     params = inspect.signature(fit_linear_probe).parameters
@@ -286,7 +286,7 @@ def probe_precisions() -> dict:
     elif 'precision' in params: out['float32'] = dict(precision='fp32')
     return out
 
-# %% ../nbs/12_bench.ipynb #62b2bf79
+# %% ../nbs/12_bench.ipynb #8cc36f9d
 def probe_fit_times(z_train, y_train, z_test, y_test, # embeddings and labels
                     reps:int=2, # fits per precision, alternating
                    ) -> dict:
@@ -301,13 +301,13 @@ def probe_fit_times(z_train, y_train, z_test, y_test, # embeddings and labels
             o.update(seconds=min(o['seconds'], s), accuracy=float(probe.accuracy(ze, y_test)), l2=float(probe.l2))
     return out
 
-# %% ../nbs/12_bench.ipynb #084ca71a
+# %% ../nbs/12_bench.ipynb #c7584df3
 def _maxrss_bytes() -> int:
     "This process's peak resident set size in bytes."
     r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return int(r if sys.platform == 'darwin' else r * 1024)
 
-# %% ../nbs/12_bench.ipynb #a4c425e8
+# %% ../nbs/12_bench.ipynb #8ff49006
 def eval_child(args_file:str, # JSON arguments; the results go to its `out` path
               ):
     "Child-process entry point of the 'eval-run' row: train a student briefly, then profile `evaluate` on the measured sizes."
@@ -345,7 +345,7 @@ def eval_child(args_file:str, # JSON arguments; the results go to its `out` path
                probe_fits_in_eval=parts['calls'].get('probe fits', 0), standin=STANDIN, held_teacher=ballast is not None)
     Path(a['out']).write_text(json.dumps(res))
 
-# %% ../nbs/12_bench.ipynb #93733600
+# %% ../nbs/12_bench.ipynb #8df0fe6a
 def run_eval_child(args:dict, # the child's arguments (see `eval_child`)
                    workdir:Path, # where its argument and result files go
                    timeout:float=3600, # seconds before it is stopped
@@ -358,7 +358,7 @@ def run_eval_child(args:dict, # the child's arguments (see `eval_child`)
     if p.returncode != 0: raise RuntimeError(f"the eval-run child process failed ({p.returncode}):\n{p.stderr[-3000:]}")
     return json.loads(Path(args['out']).read_text())
 
-# %% ../nbs/12_bench.ipynb #a2524faf
+# %% ../nbs/12_bench.ipynb #c39d6b65
 def projected_eval(ev:dict, # the eval-run child's findings
                   ) -> dict|None:
     "{'float32': seconds and × forwards of the evaluation if its probe fits ran in float32}, or None without a float32 measurement."
@@ -368,7 +368,7 @@ def projected_eval(ev:dict, # the eval-run child's findings
     s = ev['eval_seconds'] - ev['breakdown']['probe fits'] * (1 - r)
     return dict(float32=dict(seconds=s, vs_forwards=s / ev['forward_seconds'], fit_time_ratio=r))
 
-# %% ../nbs/12_bench.ipynb #811441a9
+# %% ../nbs/12_bench.ipynb #0d66e04d
 def bench_eval(ctx:BenchContext) -> dict:
     "Row 'eval-run' and its findings: `naive_evaluate` on a few images vs the profiled `evaluate` in a child process."
     S = ctx.S
@@ -387,7 +387,7 @@ def bench_eval(ctx:BenchContext) -> dict:
                    note='images/s = test images evaluated per second (each with 6 σ views, plus as many probe images)')
     return dict(rows=[row], eval=child)
 
-# %% ../nbs/12_bench.ipynb #6dfa629f
+# %% ../nbs/12_bench.ipynb #0b46a992
 DATASET_SIZES = {'cifar10': (50_000, 10_000), 'cifar100': (50_000, 10_000)}  # (train, test) of the presets' datasets
 PAPERMILL_START_S = (15.0, 20.0) # per-run papermill start-up (kernel + imports), measured on the development CPU
 
@@ -406,7 +406,7 @@ def student_rates(ctx:BenchContext, # the benchmark's context
         out[f'{student}|{objective}'] = dict(train_img_s=float(hist[-1]['img_s']), forward_img_s=len(z) / s)
     return out
 
-# %% ../nbs/12_bench.ipynb #1ca46878
+# %% ../nbs/12_bench.ipynb #1e3cf8d4
 def grid_estimate(configs:list, # the preset's `Config`s
                   rates:dict, # `student_rates` of every (student, objective) in them
                   teacher_img_s:dict, # {teacher spec: teacher images/s at the preset's precision}
@@ -441,7 +441,7 @@ def grid_estimate(configs:list, # the preset's `Config`s
     return dict(runs=runs, seconds_low=fixed + runs * startup_s[0], seconds_high=fixed + runs * startup_s[1],
                 parts=parts, bound=max(parts, key=parts.get), teacher_caches=len(caches), complete=ev is not None)
 
-# %% ../nbs/12_bench.ipynb #60cf66fb
+# %% ../nbs/12_bench.ipynb #14e72c91
 def bench_grid(ctx:BenchContext, # the benchmark's context
                preset:str='paper', # the preset to estimate
               ) -> dict:
@@ -465,17 +465,26 @@ def bench_grid(ctx:BenchContext, # the benchmark's context
                           teacher_gflop_per_image={k: v / 1e9 for k, v in flops.items()},
                           note='needs the cache-build and eval-run rows of the same invocation' if est is None or not est['complete'] else None))
 
-# %% ../nbs/12_bench.ipynb #8d0a52bf
+# %% ../nbs/12_bench.ipynb #39f898fc
 TEACHER_VARIANTS = ('autocast', 'autocast+compile', 'pure-bf16', 'pure-bf16+compile')
+_MATMUL_MODULES = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.MultiheadAttention)
+
+def _matmul_weights_bf16(model:nn.Module) -> nn.Module:
+    "A copy of `model` whose matrix and convolution weights are bf16 (the rest fp32), for autocast."
+    import copy
+    m = copy.deepcopy(model)
+    for mod in m.modules():
+        for name in ('weight', 'in_proj_weight'):
+            w = getattr(mod, name, None)
+            if isinstance(mod, _MATMUL_MODULES) and isinstance(w, torch.Tensor): w.data = w.data.to(torch.bfloat16)
+    return m
 
 def teacher_variant_fn(teacher:Teacher, # the teacher
                        variant:str, # one of `TEACHER_VARIANTS`
                       ):
     "A function float [0, 1] images → N×D float32 embeddings computing `teacher`'s bf16 forward the `variant` way."
     check_choice(variant, TEACHER_VARIANTS, 'teacher variant')
-    import copy
-    if variant.startswith('autocast'): m = teacher.bf16_model()
-    else: m = copy.deepcopy(teacher.model).to(torch.bfloat16)
+    m = _matmul_weights_bf16(teacher.model) if variant.startswith('autocast') else teacher.bf16_model()
     if variant.endswith('+compile'): m = torch.compile(m)
     dev, auto = teacher.device, variant.startswith('autocast')
     def fn(x):
@@ -484,7 +493,7 @@ def teacher_variant_fn(teacher:Teacher, # the teacher
             return m(xin if auto else xin.to(torch.bfloat16)).float()
     return fn
 
-# %% ../nbs/12_bench.ipynb #bcbcf360
+# %% ../nbs/12_bench.ipynb #eae9ac9b
 def bench_teacher_variants(ctx:BenchContext, # the benchmark's context
                            variants=TEACHER_VARIANTS, # which to time
                            reps:int=3, # timed passes per variant (round-robin), the best kept
@@ -507,12 +516,12 @@ def bench_teacher_variants(ctx:BenchContext, # the benchmark's context
                          max_cos_distance=float((1 - torch.nn.functional.cosine_similarity(z, ref)).max()))
     return dict(teacher_variants=dict(n=n, batch_size=b, variants=out))
 
-# %% ../nbs/12_bench.ipynb #30f07e5e
+# %% ../nbs/12_bench.ipynb #596b0f3d
 ROW_FUNCTIONS = {'cache-build': bench_cache_build, 'cosine-epoch': bench_epoch, 'infonce-epoch': bench_infonce_epoch,
                  'small-sweep': bench_sweep, 'eval-run': bench_eval, 'grid': bench_grid, 'teacher-variants': bench_teacher_variants}
 DEFAULT_ROWS = ('cache-build', 'cosine-epoch', 'infonce-epoch', 'small-sweep', 'eval-run', 'grid')
 
-# %% ../nbs/12_bench.ipynb #144ff88c
+# %% ../nbs/12_bench.ipynb #7e6e24b1
 GPU_ROWS = ('cache-build (CLIP ViT-B/32, bf16)', 'cache-build (DINOv2 ViT-B/14, bf16)', 'cosine-epoch (cnn-m)', 'infonce-epoch (cnn-m)', 'eval-run')
 
 def gpu_rows(device) -> list:
@@ -520,7 +529,7 @@ def gpu_rows(device) -> list:
     if torch.device(device).type == 'cuda': return [dict(row=r, status='measured: see rows') for r in GPU_ROWS]
     return [dict(row=r, status='not measured (no GPU in this session)') for r in GPU_ROWS]
 
-# %% ../nbs/12_bench.ipynb #03bc848e
+# %% ../nbs/12_bench.ipynb #35df9ffa
 @dataclass(frozen=True)
 class BenchSize:
     "Images per side of every row, and the settings that make a run `tiny` or real."
@@ -556,7 +565,7 @@ class BenchSize:
                        sweep_naive=r(self.sweep_naive, bn), sweep_asymkd=r(self.sweep_asymkd, b), eval_naive=r(self.eval_naive, 10),
                        grid_train=r(self.grid_train, b))
 
-# %% ../nbs/12_bench.ipynb #0927e3a7
+# %% ../nbs/12_bench.ipynb #18ec22bb
 SIZES = {
     'tiny': BenchSize(teacher_input_size=32, batch_size=32, cache_naive=32, cache_asymkd=64, epoch_naive=64, epoch_asymkd=128,
                       infonce_naive=32, infonce_asymkd=64, sweep_naive=16, sweep_asymkd=64, sweep_batch_naive=16,
@@ -567,7 +576,7 @@ SIZES = {
                          eval_naive=60, eval_test=10_000, eval_probe=10_000, eval_fit=512, eval_keep_teacher=True, grid_train=512),
 }
 
-# %% ../nbs/12_bench.ipynb #83db039e
+# %% ../nbs/12_bench.ipynb #c5f9fd49
 def check_sizes(S:BenchSize, rows:list, train:ImageData, test:ImageData):
     "Raise `AsymkdError` if a row needs more images than `train` or `test` holds."
     for row in rows:
@@ -576,7 +585,7 @@ def check_sizes(S:BenchSize, rows:list, train:ImageData, test:ImageData):
             raise AsymkdError(f"row {row} needs {n_train} train and {n_test} test images but {train.name} has {len(train)} and {len(test)}; "
                               "lower --scale or use other data")
 
-# %% ../nbs/12_bench.ipynb #14f44c86
+# %% ../nbs/12_bench.ipynb #841fc48e
 def check_targets(result:dict) -> list:
     "[{target, measured, met}] for the benchmark's goals, from a `run_bench` result."
     rows = {r['name']: r for r in result.get('rows', [])}
@@ -590,10 +599,10 @@ def check_targets(result:dict) -> list:
              ('peak memory of a CIFAR-10-sized run < 4 GiB', mem, lambda v: v < 4)]
     return [dict(target=t, measured=v, met=None if v is None else bool(ok(v))) for t, v, ok in items]
 
-# %% ../nbs/12_bench.ipynb #0437c39c
+# %% ../nbs/12_bench.ipynb #b29aed99
 def _fmt(v, spec:str='.1f', none:str='—') -> str: return none if v is None else format(v, spec)
 
-# %% ../nbs/12_bench.ipynb #e8d88fcf
+# %% ../nbs/12_bench.ipynb #061bf642
 def format_table(result:dict) -> str:
     "The benchmark as a text table: images/s of both sides and their ratio per row, the machine, the evaluation's breakdown, the targets."
     lines = [f"asymkd bench ({result['size']}) on {result['device']}, torch {result['torch']}, {result['threads']} threads; "
@@ -641,7 +650,7 @@ def format_table(result:dict) -> str:
     lines.append(f"\ntotal {result['elapsed_s']:.0f} s")
     return '\n'.join(lines)
 
-# %% ../nbs/12_bench.ipynb #03ae5b4a
+# %% ../nbs/12_bench.ipynb #d9b05e8c
 def describe_device(device) -> str:
     "A one-line description of `device`: the GPU's name, or the CPU's model and core count."
     device = torch.device(device)
@@ -651,7 +660,7 @@ def describe_device(device) -> str:
         model = next((l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name')), model)
     return f"cpu: {model} ({os.cpu_count()} cores)"
 
-# %% ../nbs/12_bench.ipynb #57231a7f
+# %% ../nbs/12_bench.ipynb #8449089d
 def bench_context(S, # the `BenchSize`
                   rows:list, # the rows to run (their image counts are checked against the data)
                   device, teacher:str, data:str, workers:int, threads:int, workdir:Path, log) -> BenchContext:
@@ -669,7 +678,7 @@ def bench_context(S, # the `BenchSize`
     log(f"setup {time.perf_counter() - t0:.0f} s: {describe_device(device)}, data {spec}, peak fp32 {peak['fp32']:.0f} / bf16 {peak['bf16']:.0f} GFLOP/s")
     return BenchContext(S, spec, train, test, tch, naive_model, flops, peak, device, Path(workdir), workers, threads, teacher)
 
-# %% ../nbs/12_bench.ipynb #b7fbb3c0
+# %% ../nbs/12_bench.ipynb #7a882a41
 def run_bench(size:str='default', # 'tiny' or 'default' (see `SIZES`)
               out=None, # write the JSON result here
               device='auto', # where to run both paths
@@ -723,7 +732,7 @@ def run_bench(size:str='default', # 'tiny' or 'default' (see `SIZES`)
         shutil.rmtree(workdir, ignore_errors=True)
         torch.set_num_threads(threads_before)
 
-# %% ../nbs/12_bench.ipynb #898ac3c3
+# %% ../nbs/12_bench.ipynb #4f8d70cb
 @call_parse
 def bench_cli(size:str='default', # 'tiny' (seconds: a check that every row runs) or 'default' (the real benchmark)
               out:str=None, # also write the result as JSON to this file
@@ -742,7 +751,7 @@ def bench_cli(size:str='default', # 'tiny' (seconds: a check that every row runs
     if out: print(f"wrote {out}")
     return 0
 
-# %% ../nbs/12_bench.ipynb #13aa62d1
+# %% ../nbs/12_bench.ipynb #b1103a50
 def spectral_scaling(ns=(1000, 2000, 4000, 8000, 16000), # numbers of embeddings N
                      ds=(64, 128, 256, 512), # embedding widths D
                      reps:int=3, # timings per point; the fastest is kept
@@ -760,7 +769,7 @@ def spectral_scaling(ns=(1000, 2000, 4000, 8000, 16000), # numbers of embeddings
                             path='cov' if n >= 4 * d else 'svd'))
     return out
 
-# %% ../nbs/12_bench.ipynb #4864b35f
+# %% ../nbs/12_bench.ipynb #0631ddc9
 def saved_activation_bytes(model:nn.Module, # the model
                            x:torch.Tensor, # a batch of inputs
                           ) -> int:
@@ -772,7 +781,7 @@ def saved_activation_bytes(model:nn.Module, # the model
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t): model(x)
     return sum(seen.values())
 
-# %% ../nbs/12_bench.ipynb #b1ec8827
+# %% ../nbs/12_bench.ipynb #c606333b
 def width_scaling(widths=(0.5, 1.0, 2.0, 4.0), # `ScalableCNN` width factors (cnn-s ≈ 1.2, cnn-m 2.5, cnn-l ≈ 5)
                   batch_size:int=64, # images per step
                   reps:int=2, # timed steps per width (after one warm-up step); the fastest is kept
@@ -796,7 +805,7 @@ def width_scaling(widths=(0.5, 1.0, 2.0, 4.0), # `ScalableCNN` width factors (cn
                         activation_bytes=saved_activation_bytes(m, x)))
     return out
 
-# %% ../nbs/12_bench.ipynb #f6409751
+# %% ../nbs/12_bench.ipynb #934c88e9
 def plot_scaling(spectral:list, # rows of `spectral_scaling`
                  widths:list, # rows of `width_scaling`
                 ):

@@ -180,10 +180,7 @@ def resize_images(x:torch.Tensor, # float images N×3×h×w in [0, 1]
     if mode == 'nearest-exact': return F.interpolate(x, size=tuple(size), mode=mode)
     return F.interpolate(x, size=tuple(size), mode=mode, align_corners=False, antialias=True).clamp_(0, 1)
 
-# %% ../nbs/02_teachers.ipynb #78ef6ac6
-_MATMUL_MODULES = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.MultiheadAttention)
-
-# %% ../nbs/02_teachers.ipynb #4af81d55
+# %% ../nbs/02_teachers.ipynb #d10a0976
 class Teacher(nn.Module):
     "A frozen image encoder with its own preprocessing: float [0, 1] images in, N×`embed_dim` embeddings out."
     def __init__(self,
@@ -224,20 +221,15 @@ class Teacher(nn.Module):
         return self.model(self.preprocess(x01))
 
     def bf16_model(self) -> nn.Module:
-        "A copy of the model whose matrix and convolution weights are bf16, made once per device."
+        "A copy of the whole model in bf16 (weights, buffers and therefore activations), made once per device."
         if self._bf16_copy.get('device') != self.device:
-            m = copy.deepcopy(self.model)
-            for mod in m.modules():
-                for name in ('weight', 'in_proj_weight'):
-                    w = getattr(mod, name, None)
-                    if isinstance(mod, _MATMUL_MODULES) and isinstance(w, torch.Tensor): w.data = w.data.to(torch.bfloat16)
-            self._bf16_copy = dict(device=self.device, model=m)
+            self._bf16_copy = dict(device=self.device, model=copy.deepcopy(self.model).to(torch.bfloat16))
         return self._bf16_copy['model']
 
     def embed(self,
               images:torch.Tensor, # uint8 N×3×h×w, or float in [0, 1]
               batch_size:int=256, # images per forward pass
-              precision:str='fp32', # 'fp32', or 'bf16' autocast
+              precision:str='fp32', # 'fp32', or 'bf16' (the whole model in bf16)
               progress:bool=True, # show a tqdm progress bar
               index=None, # positions of the images in their full split (for `input_sigma`)
               input_sigma:float=0.0, # σ of `asymkd.data.input_noise` added to the normalized input (not clipped)
@@ -250,21 +242,20 @@ class Teacher(nn.Module):
         dev = self.device
         if input_sigma and (index is None or len(index) != len(images)):
             raise AsymkdError(f"input noise needs the {len(images)} images' positions in their split (index=), got {None if index is None else len(index)}")
-        model = self.bf16_model() if precision == 'bf16' else self.model
-        with torch.inference_mode(), torch.autocast(dev.type, dtype=torch.bfloat16, enabled=precision == 'bf16'), \
-             tqdm(total=len(images), desc=f'embed {self.spec}', unit='img', disable=not progress, leave=False) as bar:
+        model, dtype = (self.bf16_model(), torch.bfloat16) if precision == 'bf16' else (self.model, torch.float32)
+        with torch.inference_mode(), tqdm(total=len(images), desc=f'embed {self.spec}', unit='img', disable=not progress, leave=False) as bar:
             for i in range(0, len(images), batch_size):
                 x = images[i:i+batch_size].to(dev, non_blocking=True)
                 inp = self.preprocess(to_float(x) if x.dtype == torch.uint8 else x)
                 if input_sigma: inp = inp + input_noise(tuple(inp.shape[1:]), input_sigma, noise_seed, index[i:i+len(x)]).to(dev)
-                out[i:i+len(x)] = model(inp).float().cpu()
+                out[i:i+len(x)] = model(inp.to(dtype)).float().cpu()
                 bar.update(len(x))
         return out
 
     def extra_repr(self) -> str:
         return f"spec={self.spec!r}, embed_dim={self.embed_dim}, input_size={self.input_size}, weights_id={self.weights_id!r}"
 
-# %% ../nbs/02_teachers.ipynb #2551660b
+# %% ../nbs/02_teachers.ipynb #250ba3cf
 def _as_size(size) -> tuple|None:
     "`None`, an int, or (H, W) → `None` or an (H, W) tuple of ints."
     if size is None: return None
@@ -301,7 +292,7 @@ def _create_open_clip(s:_Spec, pretrained:bool, checkpoint, input_size):
     pc = open_clip.get_model_preprocess_cfg(model)
     return model.visual, _as_size(pc['size']), pc['interpolation'], pc['mean'], pc['std'], model.visual.output_dim, s.tag
 
-# %% ../nbs/02_teachers.ipynb #86c6fd8e
+# %% ../nbs/02_teachers.ipynb #4d4a8309
 def _build(spec:str, s:_Spec, pretrained:bool, checkpoint, device, input_size, seed) -> Teacher:
     "Build the library model of parsed spec `s` as a `Teacher` (see `create_teacher`)."
     input_size = _as_size(input_size)
@@ -345,7 +336,7 @@ def create_teacher(spec:str, # a registered name ('clip-vit-b32', 'dinov2-vitb14
         return t.to(resolve_device(device))
     return _build(spec, _parse_spec(spec), pretrained, checkpoint, device, input_size, seed)
 
-# %% ../nbs/02_teachers.ipynb #238a3732
+# %% ../nbs/02_teachers.ipynb #6f5c75af
 _CACHE_FORMAT = 1
 
 def _versions() -> dict:
@@ -360,7 +351,7 @@ def _indices_sha256(data:ImageData) -> str:
     "SHA-256 of the int64 little-endian bytes of `data.indices`: which images of the split these are, in order."
     return sha256_bytes(data.indices.detach().to('cpu', torch.int64).numpy().astype('<i8').tobytes())
 
-# %% ../nbs/02_teachers.ipynb #b500d14b
+# %% ../nbs/02_teachers.ipynb #192e7847
 @dataclass
 class CachedEmbeddings:
     "Teacher embeddings from the cache, with the crop parameters of a crop-flip view and the sidecar describing them."
@@ -370,7 +361,7 @@ class CachedEmbeddings:
     meta: dict # the JSON sidecar
     hit: bool # True when read from disk, False when just computed
 
-# %% ../nbs/02_teachers.ipynb #4492e4bc
+# %% ../nbs/02_teachers.ipynb #14321982
 class TeacherCache:
     "Teacher embeddings computed once and stored as checksummed fp16 safetensors under `root`, keyed by everything that changes them."
     def __init__(self, root=None): # the folder of cache entries; default `cache_root()/'teachers'`
@@ -388,7 +379,8 @@ class TeacherCache:
         return dict(format=_CACHE_FORMAT, spec=teacher.spec, weights=teacher.weights_id, input_size=list(teacher.input_size),
                     interpolation=teacher.interpolation, mean=list(teacher.mean), std=list(teacher.std),
                     dataset=data.name, split=data.split, n=len(data), indices_sha256=_indices_sha256(data),
-                    view=view.to_dict(), precision=check_choice(precision, ('fp32', 'bf16'), 'precision'), versions=_versions())
+                    view=view.to_dict(), precision=check_choice(precision, ('fp32', 'bf16'), 'precision'), versions=_versions(),
+                    **({'bf16': 'whole model'} if precision == 'bf16' else {}))  # not the keys of older autocast bf16 entries
 
     def key(self, teacher:Teacher, data:ImageData, view:View=View.clean(), precision:str='fp32') -> str:
         "The hex key of `teacher`'s embeddings of `data` under `view`, computed in `precision`."
@@ -398,7 +390,7 @@ class TeacherCache:
         "The entry's (embeddings file, JSON sidecar)."
         return self.store.paths(key, 'safetensors')
 
-# %% ../nbs/02_teachers.ipynb #839aa7ca
+# %% ../nbs/02_teachers.ipynb #e073b122
 def _compute_view(teacher:Teacher, data:ImageData, view:View, precision:str, batch_size:int, progress:bool,
                   chunk_images:int=4096, # images (counting each of K views) made and embedded at a time
                  ):
@@ -421,7 +413,7 @@ def _compute_view(teacher:Teacher, data:ImageData, view:View, precision:str, bat
             bar.update((sl.stop - sl.start)*k)
     return z, params
 
-# %% ../nbs/02_teachers.ipynb #a10e751c
+# %% ../nbs/02_teachers.ipynb #add59d72
 def _decode_entry(blob:bytes, meta:dict) -> tuple:
     "(float32 embeddings, params or None) of a verified entry; raises when the blob is not what its sidecar says."
     tensors = st_load(blob)
@@ -442,7 +434,7 @@ def _write(self:TeacherCache, key:str, fields:dict, z:torch.Tensor, params, seco
     record = self.store.put(key, blob, meta, 'safetensors')  # adds key, file, bytes, sha256, created
     return CachedEmbeddings(tensors['embeddings'].float(), params, key, record, False)
 
-# %% ../nbs/02_teachers.ipynb #f98594e5
+# %% ../nbs/02_teachers.ipynb #5dfeea95
 @patch
 def get_record(self:TeacherCache,
                teacher:Teacher, # the teacher to run on a miss
@@ -462,14 +454,14 @@ def get_record(self:TeacherCache,
     z, params = _compute_view(teacher, data, view, precision, batch_size, progress)
     return self._write(key, fields, z, params, time.perf_counter() - t0)
 
-# %% ../nbs/02_teachers.ipynb #afc33762
+# %% ../nbs/02_teachers.ipynb #4bedda71
 @patch
 @delegates(TeacherCache.get_record)
 def get(self:TeacherCache, teacher:Teacher, data:ImageData, view:View=View.clean(), **kwargs) -> torch.Tensor:
     "Float32 teacher embeddings of `data` under `view`: N×D, or N×K×D for crop-flip (see `get_record` for the parameters)."
     return self.get_record(teacher, data, view, **kwargs).embeddings
 
-# %% ../nbs/02_teachers.ipynb #c1385709
+# %% ../nbs/02_teachers.ipynb #240987dc
 @patch
 @delegates(TeacherCache.get_record)
 def get_crop_params(self:TeacherCache, teacher:Teacher, data:ImageData, view:View, **kwargs) -> torch.Tensor:

@@ -138,14 +138,14 @@ def local_executor(configs:list, out:Path, jobs:int=1, **_):
     with ThreadPoolExecutor(jobs) as pool:
         for fut in as_completed([pool.submit(execute_run, c, out) for c in configs]): yield fut.result()
 
-# %% ../nbs/09_sweep.ipynb #7fd91083
+# %% ../nbs/09_sweep.ipynb #7c0d6ebb
 def ray_executor(configs:list, out:Path, jobs:int=1, address:str|None=None):
     "Yield a `RunResult` per config as Ray tasks finish, one task per run."
     try: import ray
     except ImportError: raise AsymkdError("the ray executor needs Ray: pip install 'asymkd[ray]'") from None
     started = not ray.is_initialized()
     if started: ray.init(address=address, log_to_driver=False)
-    env = {k: os.environ[k] for k in ('ASYMKD_IMPORT', 'ASYMKD_CACHE', 'ASYMKD_SHARED') if k in os.environ}
+    env = {k: os.environ[k] for k in ('ASYMKD_IMPORT', 'ASYMKD_CACHE', 'ASYMKD_SHARED', 'ASYMKD_JOBS') if k in os.environ}
     opts = dict(runtime_env=dict(env_vars=env)) if env else {}
     try:
         gpus = 1 if ray.cluster_resources().get('GPU', 0) > 0 else 0
@@ -180,7 +180,7 @@ def print_summary(results:list, file=None):
         for r in warned:
             for w in dict.fromkeys(r.warnings): print(f"  {r.run_id}: {w}", file=file)
 
-# %% ../nbs/09_sweep.ipynb #a04871bc
+# %% ../nbs/09_sweep.ipynb #654d0f4e
 def run_sweep(preset:str, # preset name (`asymkd presets` lists them)
               out:str|Path|None=None, # sweep folder (default: runs/<preset>)
               seeds:list|None=None, # seeds (default: the preset's)
@@ -196,6 +196,7 @@ def run_sweep(preset:str, # preset name (`asymkd presets` lists them)
     if jobs < 1: raise AsymkdError(f"jobs must be >= 1, got {jobs}")
     if plugins: _export_plugins(plugins)
     import_plugins()
+    os.environ['ASYMKD_JOBS'] = str(jobs)  # a run that runs out of device memory names it
     configs = expand_preset(preset, overrides, seeds)
     out = Path(out or Path('runs')/preset).resolve()  # runs execute in their own folders: paths must not be relative
     results = []

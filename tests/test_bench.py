@@ -3,7 +3,7 @@ import json, math
 import pytest
 from conftest import run_cli
 
-ROW_NAMES = ['cache-build', 'cache-build-bf16', 'cosine-epoch', 'infonce-epoch', 'small-sweep', 'eval-run']
+ROW_NAMES = ['cache-build', 'cache-build-bf16', 'cosine-epoch', 'infonce-epoch', 'fused-epoch', 'small-sweep', 'eval-run']
 ROW_KEYS = {'name', 'naive_img_s', 'asymkd_img_s', 'ratio', 'seconds', 'fraction_of_peak'}
 
 

@@ -180,7 +180,7 @@ def resize_images(x:torch.Tensor, # float images N×3×h×w in [0, 1]
     if mode == 'nearest-exact': return F.interpolate(x, size=tuple(size), mode=mode)
     return F.interpolate(x, size=tuple(size), mode=mode, align_corners=False, antialias=True).clamp_(0, 1)
 
-# %% ../nbs/02_teachers.ipynb #d10a0976
+# %% ../nbs/02_teachers.ipynb #5176d868
 class Teacher(nn.Module):
     "A frozen image encoder with its own preprocessing: float [0, 1] images in, N×`embed_dim` embeddings out."
     def __init__(self,
@@ -228,7 +228,7 @@ class Teacher(nn.Module):
 
     def embed(self,
               images:torch.Tensor, # uint8 N×3×h×w, or float in [0, 1]
-              batch_size:int=256, # images per forward pass
+              batch_size:int|None=None, # images per forward pass (None: 64 on the CPU, 256 elsewhere)
               precision:str='fp32', # 'fp32', or 'bf16' (the whole model in bf16)
               progress:bool=True, # show a tqdm progress bar
               index=None, # positions of the images in their full split (for `input_sigma`)
@@ -240,6 +240,7 @@ class Teacher(nn.Module):
         if images.ndim != 4 or images.shape[1] != 3: raise AsymkdError(f"embed takes images N×3×H×W, got shape {tuple(images.shape)}")
         out = torch.empty(len(images), self.embed_dim, dtype=torch.float32)
         dev = self.device
+        batch_size = batch_size or (64 if dev.type == 'cpu' else 256)
         if input_sigma and (index is None or len(index) != len(images)):
             raise AsymkdError(f"input noise needs the {len(images)} images' positions in their split (index=), got {None if index is None else len(index)}")
         model, dtype = (self.bf16_model(), torch.bfloat16) if precision == 'bf16' else (self.model, torch.float32)
@@ -434,14 +435,14 @@ def _write(self:TeacherCache, key:str, fields:dict, z:torch.Tensor, params, seco
     record = self.store.put(key, blob, meta, 'safetensors')  # adds key, file, bytes, sha256, created
     return CachedEmbeddings(tensors['embeddings'].float(), params, key, record, False)
 
-# %% ../nbs/02_teachers.ipynb #5dfeea95
+# %% ../nbs/02_teachers.ipynb #9379967a
 @patch
 def get_record(self:TeacherCache,
                teacher:Teacher, # the teacher to run on a miss
                data:ImageData, # the images (its name, split and indices go into the key)
                view:View=View.clean(), # which pixels: View.clean() (default), hflip, noise(σ, seed), crop_flip(k, seed), input_noise(σ, seed)
                precision:str='fp32', # compute precision: 'fp32' or 'bf16'
-               batch_size:int=256, # images per forward pass on a miss
+               batch_size:int|None=None, # images per forward pass on a miss (None: `Teacher.embed`'s default)
                progress:bool=True, # progress bar on a miss
               ) -> CachedEmbeddings:
     "The cached entry for these inputs (embeddings, crop params, sidecar), computing and storing it on a miss."

@@ -306,8 +306,8 @@ def _write_member(student:nn.Module, params:dict, buffers:dict, k:int):
         for n, t in student.named_parameters(): t.copy_(params[n][k])
         for n, t in student.named_buffers(): t.copy_(buffers[n][k])
 
-# %% ../nbs/07_train.ipynb #470fe0e8
-def _resume_fused(students, settings_list, checkpoints, fingerprints, steps_per_epoch):
+# %% ../nbs/07_train.ipynb #0d2d2b67
+def _resume_fused(students, checkpoints, fingerprints):
     "(epochs done, histories, optimizer states, scheduler state) from the members' checkpoints, or a fresh start unless all agree."
     states = [read_checkpoint(p) if p else None for p in checkpoints]
     ok = all(s is not None and s.get('fingerprint', '') == f for s, f in zip(states, fingerprints))
@@ -317,7 +317,7 @@ def _resume_fused(students, settings_list, checkpoints, fingerprints, steps_per_
     return (states[0]['epoch'], [s['history'] for s in states], [s['optimizer'] for s in states],
             dict(scheduler=states[0]['scheduler'], generators=[s['generator'] for s in states]))
 
-# %% ../nbs/07_train.ipynb #d1e2525a
+# %% ../nbs/07_train.ipynb #38745afe
 def distill_fused(students:list, # K models of one architecture, each initialized from its own seed
                   images:torch.Tensor, # uint8 N×3×32×32 training images, on the training device
                   targets:torch.Tensor, # teacher embeddings N×D, on the training device
@@ -340,7 +340,7 @@ def distill_fused(students:list, # K models of one architecture, each initialize
     device, fmt = images.device, (torch.channels_last if s.channels_last else torch.contiguous_format)
     for m in students: m.to(device, memory_format=fmt).train()
     steps_per_epoch, B = len(images) // s.batch_size, s.batch_size
-    start, histories, opt_states, rest = _resume_fused(students, settings_list, checkpoints, fingerprints, steps_per_epoch)
+    start, histories, opt_states, rest = _resume_fused(students, checkpoints, fingerprints)
     generators = [torch.Generator().manual_seed(x.seed) for x in settings_list]
     params, buffers = stack_module_state(students)
     optimizer = make_optimizer(s, list(params.values()))

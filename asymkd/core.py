@@ -11,8 +11,9 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['PROTOCOLS', 'AsymkdError', 'check_choice', 'cache_root', 'shared_root', 'expand_shared', 'atomic_write_bytes',
-           'atomic_write_json', 'sha256_bytes', 'sha256_file', 'stable_hash', 'resolve_device', 'import_plugins',
-           'resource_path', 'kernel_name', 'execute_notebook', 'Registry', 'Store', 'provenance', 'protocol_values']
+           'atomic_write_json', 'sha256_bytes', 'sha256_file', 'stable_hash', 'resolve_device', 'bf16_is_native',
+           'import_plugins', 'resource_path', 'kernel_name', 'execute_notebook', 'Registry', 'Store', 'provenance',
+           'protocol_values']
 
 # %% ../nbs/00_core.ipynb #4c1f571f
 class AsymkdError(ValueError):
@@ -102,6 +103,16 @@ def resolve_device(device:str='auto') -> 'torch.device':
     except RuntimeError: raise AsymkdError(f"unknown device {device!r}; valid: auto, cpu, cuda, cuda:<index>") from None
     if dev.type == 'cuda' and not torch.cuda.is_available(): raise AsymkdError(f"device {device!r} asked for, but CUDA is not available here; use 'cpu' or 'auto'")
     return dev
+
+# %% ../nbs/00_core.ipynb #d0664b0f
+def bf16_is_native(device='cpu', # a `torch.device` or its name
+                  ) -> bool:
+    "Whether `device` has fast bf16 kernels: a CUDA GPU with bf16 support, or a CPU whose oneDNN has bf16 kernels."
+    import torch
+    device = torch.device(device)
+    if device.type == 'cuda': return torch.cuda.is_bf16_supported()
+    if device.type != 'cpu': return True
+    return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 # %% ../nbs/00_core.ipynb #5c8797c6
 def _import_one(name:str):

@@ -11,7 +11,7 @@ from typing import Callable
 import torch
 from torch import nn
 from .core import (AsymkdError, check_choice, atomic_write_json, stable_hash, resolve_device, expand_shared,
-                         Store, provenance, PROTOCOLS, protocol_values)
+                         Store, provenance, PROTOCOLS, protocol_values, bf16_is_native)
 from .data import ImageData, load_dataset, stratified_indices, noisy_images, input_noise, to_float, View, check_dataset
 from .teachers import Teacher, create_teacher, TeacherCache, check_teacher, resize_images
 from .students import create_student, count_parameters, check_student, student_input_kind, STUDENTS
@@ -28,7 +28,7 @@ __all__ = ['PROBE_PRECISIONS', 'PROTOCOL_CHOICES', 'INFONCE_ONLY', 'CONFIG_SCHEM
            'model_block', 'paper_order', 'paper_model_block', 'teacher_metric_block', 'teacher_outputs', 'Prepared',
            'prepare', 'make_student', 'student_input', 'encoder', 'dynamics_probe', 'train_student',
            'embed_input_noise', 'student_embeddings', 'evaluate', 'record', 'PhaseTimer', 'RunWarnings', 'peak_memory',
-           'out_of_memory_message', 'run_experiment', 'load_student', 'reevaluate']
+           'out_of_memory_message', 'slow_bf16_fields', 'run_experiment', 'load_student', 'reevaluate']
 
 # %% ../nbs/08_experiment.ipynb #529f503c
 @dataclass
@@ -589,6 +589,14 @@ def out_of_memory_message(c:Config, device) -> str:
     jobs = os.environ.get('ASYMKD_JOBS', '1')
     return (f"out of memory on {device} at batch_size {c.batch_size} with {jobs} run(s) sharing the device; "
             f"lower batch_size (--set batch_size=...) or the runs at once (--jobs)")
+
+# %% ../nbs/08_experiment.ipynb #2226708b
+def slow_bf16_fields(c:Config, # the run's config
+                     native:bool|None=None, # whether its device has native bf16 (None: ask `bf16_is_native`)
+                    ) -> list:
+    "The precision fields of `c` set to bf16 where its device has no native bf16 kernels."
+    if native is None: native = bf16_is_native(resolve_device(c.device))
+    return [] if native else [f for f in ('precision', 'teacher_precision', 'eval_precision') if getattr(c, f) == 'bf16']
 
 # %% ../nbs/08_experiment.ipynb #d165a429
 def run_experiment(c:Config, # the run's config

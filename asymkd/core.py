@@ -12,8 +12,8 @@ from pathlib import Path
 # %% auto #0
 __all__ = ['PROTOCOLS', 'AsymkdError', 'check_choice', 'cache_root', 'shared_root', 'expand_shared', 'atomic_write_bytes',
            'atomic_write_json', 'sha256_bytes', 'sha256_file', 'stable_hash', 'resolve_device', 'bf16_is_native',
-           'import_plugins', 'resource_path', 'kernel_name', 'execute_notebook', 'Registry', 'Store', 'provenance',
-           'protocol_values']
+           'resolve_precision', 'import_plugins', 'resource_path', 'kernel_name', 'execute_notebook', 'Registry',
+           'Store', 'provenance', 'protocol_values']
 
 # %% ../nbs/00_core.ipynb #4c1f571f
 class AsymkdError(ValueError):
@@ -113,6 +113,14 @@ def bf16_is_native(device='cpu', # a `torch.device` or its name
     if device.type == 'cuda': return torch.cuda.is_bf16_supported()
     if device.type != 'cpu': return True
     return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+# %% ../nbs/00_core.ipynb #70526115
+def resolve_precision(precision:str, # 'auto', 'bf16' or 'fp32'
+                      device='cpu', # the device the work runs on
+                     ) -> str:
+    "'bf16' or 'fp32': `precision` itself, or for 'auto' bf16 exactly where `device` has native bf16 kernels."
+    if precision != 'auto': return precision
+    return 'bf16' if bf16_is_native(device) else 'fp32'
 
 # %% ../nbs/00_core.ipynb #5c8797c6
 def _import_one(name:str):
@@ -314,7 +322,7 @@ def provenance() -> dict:
 # %% ../nbs/00_core.ipynb #5faa03c7
 PROTOCOLS = {
     'asymkd': dict(optimizer='adamw', schedule='warmup-cosine', lr=2e-3, weight_decay=0.05, batch_size=256, epochs=50,
-                   precision='bf16', student_input='native', noise_space='pixel', noise_sigmas=(0.0, 0.05, 0.1, 0.15, 0.2, 0.3),
+                   precision='auto', student_input='native', noise_space='pixel', noise_sigmas=(0.0, 0.05, 0.1, 0.15, 0.2, 0.3),
                    mi_batching='permuted', crop_schedule='random', paper_metrics=False),
     'paper': dict(optimizer='adam', schedule='constant', lr=1e-3, weight_decay=0.0, batch_size=64, epochs=5,
                   precision='fp32', student_input='teacher', noise_space='input', noise_sigmas=(0.0, 0.05, 0.1, 0.2),

@@ -11,7 +11,7 @@ from typing import Callable
 import torch
 from torch import nn
 from .core import (AsymkdError, check_choice, atomic_write_json, stable_hash, resolve_device, expand_shared,
-                         Store, provenance, PROTOCOLS, protocol_values, bf16_is_native)
+                         Store, provenance, PROTOCOLS, protocol_values, bf16_is_native, resolve_precision)
 from .data import ImageData, load_dataset, stratified_indices, noisy_images, input_noise, to_float, View, check_dataset
 from .teachers import Teacher, create_teacher, TeacherCache, check_teacher, resize_images
 from .students import create_student, count_parameters, check_student, student_input_kind, STUDENTS
@@ -619,7 +619,8 @@ def run_experiment(c:Config, # the run's config
         except torch.OutOfMemoryError:
             run.write_error('OutOfMemoryError', out_of_memory_message(c, device), c)
             raise AsymkdError(out_of_memory_message(c, device)) from None
-    return record(run, metrics, history, {**timer.times, **peak_memory(device)}, device)
+    times = dict(timer.times, **peak_memory(device), train_precision=resolve_precision(c.precision, device))
+    return record(run, metrics, history, times, device)
 
 # %% ../nbs/08_experiment.ipynb #004515cf
 def load_student(run_dir, # a finished run's folder

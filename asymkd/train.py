@@ -10,18 +10,20 @@ from pathlib import Path
 import torch
 from torch import nn
 from tqdm.auto import tqdm
-from .core import AsymkdError, atomic_write_bytes, check_choice
+from .core import AsymkdError, atomic_write_bytes, check_choice, resolve_precision
 from .data import to_float, apply_crop_flip, two_view_augment
 from .losses import distill_loss, check_objective, get_objective
 
 # %% auto #0
-__all__ = ['AUGMENTS', 'PRECISIONS', 'TRAIN_CHOICES', 'VIEW_RECIPES', 'TrainSettings', 'validate_train_settings', 'warmup_cosine',
-           'batch_inputs', 'save_checkpoint', 'read_checkpoint', 'load_checkpoint', 'TrainingDiverged',
-           'make_optimizer', 'make_scheduler', 'infonce_head', 'distill', 'check_fusable', 'distill_fused']
+__all__ = ['AUGMENTS', 'PRECISIONS', 'TRAIN_PRECISIONS', 'TRAIN_CHOICES', 'VIEW_RECIPES', 'TrainSettings',
+           'validate_train_settings', 'warmup_cosine', 'batch_inputs', 'save_checkpoint', 'read_checkpoint',
+           'load_checkpoint', 'TrainingDiverged', 'make_optimizer', 'make_scheduler', 'infonce_head', 'distill',
+           'check_fusable', 'distill_fused']
 
 # %% ../nbs/07_train.ipynb #30a2e9ee
 AUGMENTS = ('none', 'crop-flip')
 PRECISIONS = ('fp32', 'bf16')
+TRAIN_PRECISIONS = ('auto',) + PRECISIONS
 TRAIN_CHOICES = dict(optimizer=('adamw', 'adam'), schedule=('warmup-cosine', 'constant'), crop_schedule=('random', 'epoch'),
                      views=('simclr', 'mild'), infonce_pairs=('view-view', 'clean-view'), infonce_head=('shared', 'separate'))
 
@@ -37,7 +39,7 @@ class TrainSettings:
     temperature:float=0.2 # InfoNCE temperature τ
     infonce_weight:float=1.0 # InfoNCE weight λ
     augment:str='none' # 'none', or 'crop-flip' (train on one of K cached teacher views per epoch)
-    precision:str='bf16' # autocast dtype for training: 'bf16' or 'fp32'
+    precision:str='auto' # training autocast: 'auto' (bf16 where the device has native bf16 kernels, else fp32), 'bf16' or 'fp32'
     channels_last:bool=True # NHWC memory format (faster convolutions on CPU and GPU)
     seed:int=0 # seeds the student's initialization, the batch order and every augmentation
     compile:bool=False # wrap the student in torch.compile
@@ -55,7 +57,7 @@ def validate_train_settings(s, # a `TrainSettings` or anything with the same att
     "Raise `AsymkdError` for the first invalid training setting; return `s` when all are valid."
     check_objective(s.objective)
     check_choice(s.augment, AUGMENTS, 'augment')
-    check_choice(s.precision, PRECISIONS, 'precision')
+    check_choice(s.precision, TRAIN_PRECISIONS, 'precision')
     for name, valid in TRAIN_CHOICES.items(): check_choice(getattr(s, name), valid, name)
     if s.epochs <= 0: raise AsymkdError(f"epochs must be > 0, got {s.epochs}")
     if s.batch_size <= 1: raise AsymkdError(f"batch_size must be > 1, got {s.batch_size}")
@@ -165,7 +167,7 @@ def _check_finite(terms:list, # one tensor of loss terms per step of this epoch,
 
 # %% ../nbs/07_train.ipynb #a3d1d42e
 def _autocast(device:torch.device, precision:str):
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == 'bf16')
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=resolve_precision(precision, device) == 'bf16')
 
 # %% ../nbs/07_train.ipynb #13164bed
 def make_optimizer(settings, # a `TrainSettings` or anything with its attributes

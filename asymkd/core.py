@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #5cef0710
 from __future__ import annotations
-import hashlib, json, os, platform, re, subprocess, sys, tempfile, warnings
+import functools, hashlib, json, os, platform, re, subprocess, sys, tempfile, warnings
 from datetime import datetime, timezone
 from importlib import metadata, resources
 from pathlib import Path
@@ -105,6 +105,7 @@ def resolve_device(device:str='auto') -> 'torch.device':
     return dev
 
 # %% ../nbs/00_core.ipynb #d0664b0f
+@functools.cache  # asked at every training step: the answer does not change
 def bf16_is_native(device='cpu', # a `torch.device` or its name
                   ) -> bool:
     "Whether `device` has fast bf16 kernels: a CUDA GPU with bf16 support, or a CPU whose oneDNN has bf16 kernels."

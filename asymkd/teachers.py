@@ -4,6 +4,7 @@
 
 # %% ../nbs/02_teachers.ipynb #216a80af
 from __future__ import annotations
+from collections import Counter
 import contextlib, copy, json, os, socket, time, warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -22,8 +23,8 @@ from .core import (AsymkdError, check_choice, cache_root, atomic_write_bytes, at
 from .data import ImageData, View, apply_view, to_float, input_noise
 
 # %% auto #0
-__all__ = ['TEACHERS', 'register_teacher', 'list_teachers', 'check_teacher', 'resize_images', 'Teacher', 'create_teacher',
-           'CachedEmbeddings', 'TeacherCache']
+__all__ = ['TEACHERS', 'register_teacher', 'list_teachers', 'check_teacher', 'resize_images', 'fold_batchnorm', 'Teacher',
+           'create_teacher', 'CachedEmbeddings', 'TeacherCache']
 
 # %% ../nbs/02_teachers.ipynb #d78e2e0d
 @dataclass(frozen=True)
@@ -180,6 +181,50 @@ def resize_images(x:torch.Tensor, # float images N×3×h×w in [0, 1]
     if mode == 'nearest-exact': return F.interpolate(x, size=tuple(size), mode=mode)
     return F.interpolate(x, size=tuple(size), mode=mode, align_corners=False, antialias=True).clamp_(0, 1)
 
+# %% ../nbs/02_teachers.ipynb #450dd04f
+def _conv_bn_pairs(model:nn.Module, example:torch.Tensor) -> list:
+    "(convolution, batch norm) module names where, in one forward pass of `example`, the batch norm's input is the convolution's output."
+    names, produced, pairs = {m: n for n, m in model.named_modules()}, {}, []
+    def after_conv(m, i, o): produced[id(o)] = (o, names[m])  # the tensor is kept, so its id is not reused
+    def after_bn(m, i, o):
+        if id(i[0]) in produced: pairs.append((produced[id(i[0])][1], names[m]))
+    hooks = [m.register_forward_hook(after_conv if isinstance(m, nn.Conv2d) else after_bn)
+             for m in model.modules() if isinstance(m, (nn.Conv2d, nn.BatchNorm2d))]
+    try:
+        with torch.inference_mode(): model(example)
+    finally:
+        for h in hooks: h.remove()
+    convs, bns = Counter(c for c, _ in pairs), Counter(b for _, b in pairs)
+    return [(c, b) for c, b in pairs if convs[c] == 1 and bns[b] == 1]  # a module met twice is shared: leave it
+
+# %% ../nbs/02_teachers.ipynb #d92d6b75
+def _bn_remainder(bn:nn.BatchNorm2d) -> nn.Module|None:
+    "What is left of a folded batch norm: nothing for a plain one, dropout and activation for timm's `BatchNormAct2d`; None if it cannot be folded."
+    if type(bn) is nn.BatchNorm2d: return nn.Identity()
+    if type(bn).__name__ == 'BatchNormAct2d': return nn.Sequential(bn.drop, bn.act)
+
+# %% ../nbs/02_teachers.ipynb #1c30998a
+def fold_batchnorm(model:nn.Module, # the network, in eval mode (it is not modified)
+                   example:torch.Tensor, # an input batch for it: the pairs are read off its forward pass, and the result checked on it
+                   rtol:float=1e-4, # the largest relative change of an output row the folded copy may make
+                  ) -> tuple:
+    "(a copy of `model` with every batch norm that follows a convolution folded into it, how many were folded); `(model, 0)` when none can be."
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+    if not any(isinstance(m, nn.BatchNorm2d) for m in model.modules()): return model, 0
+    mods = dict(model.named_modules())
+    pairs = [(c, b) for c, b in _conv_bn_pairs(model, example) if _bn_remainder(mods[b]) is not None]
+    if not pairs: return model, 0
+    folded = copy.deepcopy(model)
+    mods = dict(folded.named_modules())
+    for c, b in pairs:
+        folded.set_submodule(c, fuse_conv_bn_eval(mods[c], mods[b]))
+        folded.set_submodule(b, _bn_remainder(mods[b]))
+    with torch.inference_mode(): ref, out = model(example).float(), folded(example).float()
+    err = ((out - ref).flatten(1).norm(dim=1) / ref.flatten(1).norm(dim=1).clamp_min(1e-12)).max().item()
+    if err < rtol: return folded, len(pairs)
+    warnings.warn(f"folding {len(pairs)} batch norms changed the outputs by up to {err:.2g} (allowed {rtol:g}); running unfolded")
+    return model, 0
+
 # %% ../nbs/02_teachers.ipynb #5176d868
 class Teacher(nn.Module):
     "A frozen image encoder with its own preprocessing: float [0, 1] images in, N×`embed_dim` embeddings out."
@@ -201,7 +246,7 @@ class Teacher(nn.Module):
         self.register_buffer('pixel_mean', torch.tensor(self.mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer('pixel_std', torch.tensor(self.std).view(1, 3, 1, 1), persistent=False)
         self.model.to(memory_format=torch.channels_last).requires_grad_(False)
-        self._bf16_copy = {}
+        self._fast, self._bf16_copy = {}, {}
         self.train(False)
 
     def train(self, mode:bool=True):
@@ -220,10 +265,21 @@ class Teacher(nn.Module):
         "Embeddings N×D of float images in [0, 1]."
         return self.model(self.preprocess(x01))
 
+    def fast_model(self) -> nn.Module:
+        "The model `embed` runs: its batch norms folded into the convolutions before them (`fold_batchnorm`), made once per device."
+        if self._fast.get('device') != self.device:
+            example = torch.rand(2, 3, *self.input_size, generator=torch.Generator().manual_seed(0)).to(self.device)
+            model, n = fold_batchnorm(self.model.eval(), example.contiguous(memory_format=torch.channels_last))
+            self._fast = dict(device=self.device, model=model.to(memory_format=torch.channels_last), n=n)
+        return self._fast['model']
+
+    @property
+    def bn_folded(self) -> int: self.fast_model(); return self._fast['n']
+
     def bf16_model(self) -> nn.Module:
-        "A copy of the whole model in bf16 (weights, buffers and therefore activations), made once per device."
+        "A copy of the whole (folded) model in bf16 (weights, buffers and therefore activations), made once per device."
         if self._bf16_copy.get('device') != self.device:
-            self._bf16_copy = dict(device=self.device, model=copy.deepcopy(self.model).to(torch.bfloat16))
+            self._bf16_copy = dict(device=self.device, model=copy.deepcopy(self.fast_model()).to(torch.bfloat16))
         return self._bf16_copy['model']
 
     def embed(self,
@@ -243,7 +299,7 @@ class Teacher(nn.Module):
         batch_size = batch_size or (64 if dev.type == 'cpu' else 256)
         if input_sigma and (index is None or len(index) != len(images)):
             raise AsymkdError(f"input noise needs the {len(images)} images' positions in their split (index=), got {None if index is None else len(index)}")
-        model, dtype = (self.bf16_model(), torch.bfloat16) if precision == 'bf16' else (self.model, torch.float32)
+        model, dtype = (self.bf16_model(), torch.bfloat16) if precision == 'bf16' else (self.fast_model(), torch.float32)
         with torch.inference_mode(), tqdm(total=len(images), desc=f'embed {self.spec}', unit='img', disable=not progress, leave=False) as bar:
             for i in range(0, len(images), batch_size):
                 x = images[i:i+batch_size].to(dev, non_blocking=True)

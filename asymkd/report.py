@@ -16,8 +16,8 @@ __all__ = ['BOOKKEEPING', 'plot_run_spectra', 'plot_run_noise', 'flatten', 'conf
            'hashable', 'group_runs', 'varying_fields', 'shown_fields', 'cell_label', 'mean_std', 'fmt_mean_std',
            'summary_table', 'to_markdown', 'write_table', 'welch_p', 'published_numbers', 'paper_rank', 'paper_summary',
            'measured_cells', 'verdict', 'compare_published', 'done_runs', 'students_by_size', 'fig_alignment',
-           'fig_information', 'fig_noise', 'fig_spectra', 'fig_dynamics', 'infonce_ablation', 'fig_infonce_ablation',
-           'report_html', 'execute_report']
+           'fig_information', 'fig_noise', 'fig_spectra', 'fig_dynamics', 'rank_change', 'convergence_table',
+           'infonce_ablation', 'fig_infonce_ablation', 'report_html', 'execute_report']
 
 # %% ../nbs/10_report.ipynb #a522be6e
 def plot_run_spectra(metrics:dict, # a run's metrics.json
@@ -402,6 +402,34 @@ def fig_dynamics(rows:list, # rows from `collect_runs`
     ax.set(xlabel='optimizer steps' if x_key == 'step' else 'epoch', ylabel=f'student {key.replace("_", " ")}',
            title=f'{key.replace("_", " ")} during training ({nd})')
     ax.legend(frameon=False, fontsize=8); fig.tight_layout(); return fig
+
+# %% ../nbs/10_report.ipynb #86d290bf
+def rank_change(history:list, # a run's history: dicts with `step` (or `epoch`) and the traced `key`
+                fraction:float=0.2, # the closing fraction of the optimizer steps looked at
+                key:str='effective_rank', # the traced quantity
+               ) -> float|None:
+    "Relative change of `key` over the last `fraction` of the steps, its value at the start read off the trace linearly; None below 2 trace points."
+    pts = sorted((h.get('step', h.get('epoch')), h[key]) for h in history or [] if key in h)
+    if len(pts) < 2: return None
+    x, y = (np.asarray(v, float) for v in zip(*pts))
+    start = float(np.interp((1 - fraction) * x[-1], x, y))  # steps count from 0: x[-1] is the total
+    return (float(y[-1]) - start) / start
+
+# %% ../nbs/10_report.ipynb #70f1ee88
+def convergence_table(rows:list, # rows from `collect_runs`
+                      fraction:float=0.2, # the closing fraction of the optimizer steps
+                      tol:float=0.02, # the largest relative change that counts as converged
+                     ) -> list:
+    "Per cell with a traced rank: its relative change over the last `fraction` of the steps (mean ± std and largest over seeds), and whether every seed stays within `tol`."
+    done = [r for r in done_runs(rows) if rank_change(r.get('history'), fraction) is not None]
+    fields, out = varying_fields(done), []
+    for cell in group_runs(done).values():
+        ch = [rank_change(r['history'], fraction) for r in cell]
+        m, s, _ = mean_std([100 * c for c in ch])
+        out.append(dict(protocol=cell[0]['protocol'], cell=cell_label(cell[0], fields) or cell[0]['student'], seeds=len(ch),
+                        **{'change %': f'{m:+.1f} ± {s:.1f}' if len(ch) > 1 else f'{m:+.1f}', 'largest |change| %': f'{100 * max(map(abs, ch)):.1f}',
+                           'converged': 'yes' if max(map(abs, ch)) < tol else 'no'}))
+    return out
 
 # %% ../nbs/10_report.ipynb #812b8412
 def infonce_ablation(rows:list, # rows from `collect_runs`

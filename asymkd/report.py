@@ -427,7 +427,7 @@ def convergence_table(rows:list, # rows from `collect_runs`
         ch = [rank_change(r['history'], fraction) for r in cell]
         m, s, _ = mean_std([100 * c for c in ch])
         out.append(dict(protocol=cell[0]['protocol'], cell=cell_label(cell[0], fields) or cell[0]['student'], seeds=len(ch),
-                        **{'change %': f'{m:+.1f} ± {s:.1f}' if len(ch) > 1 else f'{m:+.1f}', 'largest |change| %': f'{100 * max(map(abs, ch)):.1f}',
+                        **{'change %': f'{m:+.1f} ± {s:.1f}' if len(ch) > 1 else f'{m:+.1f}', 'largest abs. change %': f'{100 * max(map(abs, ch)):.1f}',
                            'converged': 'yes' if max(map(abs, ch)) < tol else 'no'}))
     return out
 

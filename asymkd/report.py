@@ -421,10 +421,11 @@ def convergence_table(rows:list, # rows from `collect_runs`
                       tol:float=0.02, # the largest relative change that counts as converged
                      ) -> list:
     "Per cell with a traced rank: its relative change over the last `fraction` of the steps (mean ± std and largest over seeds), and whether every seed stays within `tol`."
-    done = [r for r in done_runs(rows) if rank_change(r.get('history'), fraction) is not None]
+    change = {id(r): rank_change(r.get('history'), fraction) for r in done_runs(rows)}
+    done = [r for r in done_runs(rows) if change[id(r)] is not None]
     fields, out = varying_fields(done), []
     for cell in group_runs(done).values():
-        ch = [rank_change(r['history'], fraction) for r in cell]
+        ch = [change[id(r)] for r in cell]
         m, s, _ = mean_std([100 * c for c in ch])
         out.append(dict(protocol=cell[0]['protocol'], cell=cell_label(cell[0], fields) or cell[0]['student'], seeds=len(ch),
                         **{'change %': f'{m:+.1f} ± {s:.1f}' if len(ch) > 1 else f'{m:+.1f}', 'largest abs. change %': f'{100 * max(map(abs, ch)):.1f}',

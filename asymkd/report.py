@@ -124,9 +124,9 @@ def shown_fields(rows:list, # rows from `collect_runs`
 def cell_label(row:dict, # a row from `collect_runs`
                fields:list, # the fields to name, e.g. `varying_fields(rows)`
               ) -> str:
-    "A short name for a row's cell: its values of `fields`, named where the value alone is not clear."
+    "A short name for a row's cell: its values of `fields` (each once), named where the value alone is not clear."
     named = lambda k, v: str(v) if k in ('student', 'objective', 'protocol', 'teacher', 'dataset') else f'{k}={v}'
-    return ', '.join(named(k, row.get(k)) for k in fields) or str(row.get('student'))
+    return ', '.join(named(k, row.get(k)) for k in dict.fromkeys(fields)) or str(row.get('student'))
 
 # %% ../nbs/10_report.ipynb #89008f05
 def mean_std(values:list, # numbers; None and nan are skipped

@@ -324,10 +324,12 @@ def provenance() -> dict:
 PROTOCOLS = {
     'asymkd': dict(optimizer='adamw', schedule='warmup-cosine', lr=2e-3, weight_decay=0.05, batch_size=256, epochs=50,
                    precision='auto', student_input='native', noise_space='pixel', noise_sigmas=(0.0, 0.05, 0.1, 0.15, 0.2, 0.3),
-                   mi_batching='permuted', crop_schedule='random', paper_metrics=False),
+                   crop_schedule='random', paper_metrics=False, teacher_precision='fp32',
+                   alignment_ks=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512)),
     'paper': dict(optimizer='adam', schedule='constant', lr=1e-3, weight_decay=0.0, batch_size=64, epochs=5,
                   precision='fp32', student_input='teacher', noise_space='input', noise_sigmas=(0.0, 0.05, 0.1, 0.2),
-                  mi_batching='natural', crop_schedule='epoch', paper_metrics=True),
+                  crop_schedule='epoch', paper_metrics=True, teacher_precision='fp16-cuda',
+                  alignment_ks=(1, 2, 4, 8, 16, 20, 32, 64, 128, 256, 512)),
 }
 
 def protocol_values(name:str, # 'asymkd' or 'paper'

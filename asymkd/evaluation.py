@@ -17,9 +17,9 @@ from .spectral import (as_matrix, center, l2_normalize, singular_spectrum, effec
 from .losses import uniformity_loss
 
 # %% auto #0
-__all__ = ['L2_GRID', 'NOISE_SIGMAS', 'embed', 'Standardizer', 'LinearProbe', 'fit_linear_probe', 'linear_probe', 'knn_accuracy',
-           'linear_cka', 'infonce_mi', 'noise_robustness', 'describe_embeddings', 'fit_paper_probe', 'paper_probe',
-           'paper_mi', 'paper_uniformity', 'paper_block']
+__all__ = ['L2_GRID', 'NOISE_SIGMAS', 'PAPER_PROBE_N', 'embed', 'Standardizer', 'LinearProbe', 'fit_linear_probe', 'linear_probe',
+           'knn_accuracy', 'linear_cka', 'infonce_mi', 'noise_robustness', 'describe_embeddings', 'fit_paper_probe',
+           'paper_probe', 'paper_mi', 'paper_uniformity', 'paper_block']
 
 # %% ../nbs/06_evaluation.ipynb #f02bc437
 def _matrix(z, name:str='z') -> torch.Tensor:
@@ -285,7 +285,7 @@ def infonce_mi(z_s, # N×D student embeddings
                z_t, # N×D teacher embeddings of the same images, in the same order
                temperature:float=0.1, # T
                batch_size:int=256, # B: candidates per query
-               permute_seed:int|None=None, # None: consecutive batches in the given order; an int: batches after one fixed permutation drawn with this seed
+               permute_seed:int|None=0, # batches after one fixed permutation drawn with this seed; None: consecutive batches in the stored order (order-dependent)
               ) -> dict:
     "Student→teacher InfoNCE over fixed batches: dict(loss, batch_size, bound = log B − loss)."
     s, t = l2_normalize(_matrix(z_s, 'z_s')), l2_normalize(_matrix(z_t, 'z_t'))
@@ -415,6 +415,8 @@ def paper_uniformity(z, # N×D embeddings, in the order to batch them
     return sum(per_batch) / len(per_batch)
 
 # %% ../nbs/06_evaluation.ipynb #3c65764d
+PAPER_PROBE_N = 49_984  # the training features paper 1's notebook fit its probe on
+
 def paper_block(z_test_s, # N×D test embeddings of the model, in natural test order
                 z_test_t, # N×D teacher test embeddings of the same images (for the InfoNCE proxy), or None
                 z_train_s, # the model's training embeddings (the probe's training set)
@@ -425,15 +427,24 @@ def paper_block(z_test_s, # N×D test embeddings of the model, in natural test o
                 batch_size:int=64, # batch of the InfoNCE proxy and the uniformity
                 temperature:float=0.1, # temperature of the InfoNCE proxy
                 y_noise=None, # the M labels of the noise images (default: `y_test`, when the noise images are the test images)
+                reference_n:int|None=PAPER_PROBE_N, # also fit the probe at C·reference_n/N when N differs (None: never)
                ) -> dict:
     "Paper 1's per-run numbers of one model's embeddings, computed as its notebook does."
     z = _matrix(z_test_s, 'z_test_s')
     s = paper_singular_values(z)
-    probe = fit_paper_probe(z_train_s, y_train, C)
+    y_noise = y_test if y_noise is None else y_noise
+    def probe_at(c):
+        probe = fit_paper_probe(z_train_s, y_train, c)
+        return float(probe.accuracy(z_test_s, y_test)), noise_robustness(probe, noisy_tests, y_noise, normalize=False)
+    acc, noise = probe_at(C)
     out = dict(singular_values=[float(v) for v in s], effective_rank=paper_effective_rank(s),
                dims_90=paper_dims_for_variance(s, 0.9), n=int(z.shape[0]), d=int(z.shape[1]),
-               probe_accuracy=float(probe.accuracy(z_test_s, y_test)),
-               noise_accuracy=noise_robustness(probe, noisy_tests, y_test if y_noise is None else y_noise, normalize=False))
+               probe_accuracy=acc, noise_accuracy=noise)
     if z_test_t is not None: out['mi'] = paper_mi(z_test_s, z_test_t, batch_size, temperature)
     out['uniformity'] = paper_uniformity(z_test_s, batch_size)
+    n_probe = len(z_train_s)
+    if reference_n is not None and n_probe != reference_n:
+        c_scaled = C * reference_n / n_probe
+        acc, noise = probe_at(c_scaled)
+        out['scaled_c'] = dict(C=c_scaled, n_probe=n_probe, reference_n=int(reference_n), probe_accuracy=acc, noise_accuracy=noise)
     return out

@@ -13,7 +13,8 @@ from torch import nn
 from .core import (AsymkdError, check_choice, atomic_write_json, stable_hash, resolve_device, expand_shared,
                          Store, provenance, PROTOCOLS, protocol_values, bf16_is_native, resolve_precision)
 from .data import ImageData, load_dataset, stratified_indices, noisy_images, input_noise, to_float, View, check_dataset
-from .teachers import Teacher, create_teacher, TeacherCache, check_teacher, resize_images
+from .teachers import (Teacher, create_teacher, TeacherCache, check_teacher, resize_images, TEACHER_PRECISIONS,
+                             resolve_teacher_precision)
 from .students import create_student, count_parameters, check_student, student_input_kind, STUDENTS
 from .spectral import subspace_alignment, l2_normalize, spectral_summary
 from .evaluation import (embed, describe_embeddings, noise_robustness, linear_cka, infonce_mi, paper_block,
@@ -54,14 +55,14 @@ class Config(TrainSettings):
     alignment_ks:tuple=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512) # teacher PCs for subspace alignment
     device:str='auto' # 'auto', 'cpu', 'cuda', 'cuda:1', ...
     threads:int|None=2 # torch CPU threads (fixed so results are identical across executors)
-    teacher_precision:str='fp32' # teacher embedding compute: 'fp32' or 'bf16'
+    teacher_precision:str='fp32' # teacher embedding compute: 'fp32', 'bf16', 'fp16', or 'fp16-cuda' (fp16 on CUDA, fp32 elsewhere: paper 1's notebook)
     eval_precision:str='fp32' # evaluation embedding compute: 'fp32' or 'bf16'
     probe_precision:str='auto' # the probes' and kNN's dtype: 'auto' (float64 on the CPU, float32 on a GPU), 'float64' or 'float32'
     checkpoint:bool=True # write checkpoint.pt each epoch (resume after a kill)
     protocol:str='asymkd' # the named bundle of measurement choices this run follows ('asymkd' or 'paper'; `asymkd.core.PROTOCOLS`)
     student_input:str='native' # the student sees 32-px [0,1] images ('native') or exactly the teacher's input tensor ('teacher')
     noise_space:str='pixel' # Gaussian noise on 32-px [0,1] pixels, clipped ('pixel'), or on the normalized teacher input, unclipped ('input')
-    mi_batching:str='permuted' # MI proxy batches after one fixed permutation ('permuted', PROTOCOL.md) or in the data's order ('natural')
+    mi_batching:str='permuted' # the headline MI proxy always uses permuted batches; 'natural' also records the stored-order diagnostic `mi_stored_order`
     paper_metrics:bool=False # also record the papers' own per-run numbers in a `paper` block (and noise in both spaces)
     teacher_seed:int=0 # seeds a random-init teacher's weights (pretrained ones ignore it)
     dynamics_subset:int|None=500 # stratified test images whose spectra are traced after every epoch (None: no trace)
@@ -129,7 +130,7 @@ def validate_config(c:Config) -> Config:
     "Raise `AsymkdError` (one line) for the first invalid value in `c`; return `c` when valid."
     check_student(c.student); check_teacher(c.teacher); check_dataset(c.dataset)
     validate_train_settings(c)
-    check_choice(c.teacher_precision, PRECISIONS, 'teacher_precision')
+    check_choice(c.teacher_precision, TEACHER_PRECISIONS + ('fp16-cuda',), 'teacher_precision')
     check_choice(c.eval_precision, PRECISIONS, 'eval_precision')
     check_choice(c.probe_precision, PROBE_PRECISIONS, 'probe_precision')
     if c.teacher_views < 1: raise AsymkdError(f"teacher_views must be >= 1, got {c.teacher_views}")
@@ -328,8 +329,9 @@ def _noise_view(space:str, sigma:float, seed:int) -> View:
 
 def _targets(c:Config, teacher:Teacher, cache:TeacherCache, train:ImageData, progress:bool) -> tuple:
     "(training targets, crop params or None) for the run's augmentation."
-    if c.augment != 'crop-flip': return cache.get(teacher, train, precision=c.teacher_precision, progress=progress), None
-    rec = cache.get_record(teacher, train, View.crop_flip(c.teacher_views, seed=c.subset_seed), precision=c.teacher_precision, progress=progress)
+    precision = resolve_teacher_precision(c.teacher_precision, teacher.device)
+    if c.augment != 'crop-flip': return cache.get(teacher, train, precision=precision, progress=progress), None
+    rec = cache.get_record(teacher, train, View.crop_flip(c.teacher_views, seed=c.subset_seed), precision=precision, progress=progress)
     return rec.embeddings, rec.params
 
 # %% ../nbs/08_experiment.ipynb #366d91da
@@ -339,12 +341,12 @@ def probe_dtype(c:Config, device=None) -> torch.dtype:
     return torch.float64 if device is None or torch.device(device).type == 'cpu' else torch.float32
 
 # %% ../nbs/08_experiment.ipynb #3e406d38
-_TEACHER_METRICS_FORMAT = 3  # bump whenever the teacher block changes shape
+_TEACHER_METRICS_FORMAT = 4  # bump whenever the teacher block changes shape
 
 def teacher_metrics_key(c:Config, teacher:Teacher, cache:TeacherCache, data:RunData, device=None) -> str:
     "The store key of the teacher's metrics on run `c`'s subsets: a hash of its embeddings' cache keys and the metric settings."
     import asymkd
-    key = lambda d, v=View.clean(): cache.key(teacher, d, v, precision=c.teacher_precision)
+    key = lambda d, v=View.clean(): cache.key(teacher, d, v, precision=resolve_teacher_precision(c.teacher_precision, teacher.device))
     noise = {sp: [key(data.noise, _noise_view(sp, s, c.noise_seed)) for s in c.noise_sigmas] for sp in noise_spaces(c)}
     return stable_hash(dict(format=_TEACHER_METRICS_FORMAT, asymkd=asymkd.__version__, test=key(data.test), probe=key(data.probe),
                             train=key(data.train) if c.paper_metrics else None, noise=noise, knn_k=c.knn_k,
@@ -398,7 +400,8 @@ def teacher_outputs(c:Config, # the run's config
     teacher = create_teacher(c.teacher, pretrained=c.teacher_pretrained, checkpoint=expand_shared(c.teacher_checkpoint),
                              device=device, input_size=c.teacher_input_size, seed=None if c.teacher_pretrained else c.teacher_seed)
     cache = cache or TeacherCache()
-    get = lambda d, v=View.clean(): cache.get(teacher, d, v, precision=c.teacher_precision, progress=progress)
+    precision = resolve_teacher_precision(c.teacher_precision, teacher.device)
+    get = lambda d, v=View.clean(): cache.get(teacher, d, v, precision=precision, progress=progress)
     targets, crop_params = _targets(c, teacher, cache, data.train, progress)
     train = targets if crop_params is None else get(data.train)
     test, probe = get(data.test), get(data.probe)
@@ -510,6 +513,14 @@ def student_embeddings(c:Config, p:Prepared, student:nn.Module, device) -> dict:
     return out
 
 # %% ../nbs/08_experiment.ipynb #0e032365
+def _stored_order_mi(labels, mi:Callable) -> dict:
+    "The MI proxy over batches in the test set's stored order (a diagnostic), warning when that order is sorted by class."
+    labels = torch.as_tensor(labels).cpu()
+    class_sorted = len(labels) > 1 and bool((labels[1:] >= labels[:-1]).all())
+    if class_sorted: warnings.warn("mi_batching='natural': the test set is stored sorted by class, so each stored-order batch holds one or "
+                                   "two classes and `mi_stored_order` measures that order; the headline `mi` uses permuted batches")
+    return dict(mi(None), class_sorted=class_sorted)
+
 def evaluate(c:Config, p:Prepared, student:nn.Module, device) -> dict:
     "Step 4: every metric of the trained student, beside its teacher's: the body of `metrics.json`."
     z, d = student_embeddings(c, p, student, device), p.data
@@ -517,11 +528,12 @@ def evaluate(c:Config, p:Prepared, student:nn.Module, device) -> dict:
     s_block.update(params=count_parameters(student), feature_dim=int(student.feature_dim), embed_dim=p.teacher.embed_dim)
     zs, zt = l2_normalize(z['test']), l2_normalize(p.teacher.test)
     ks = [k for k in c.alignment_ks if k <= zs.shape[1]]
-    mi_seed = c.subset_seed if c.mi_batching == 'permuted' else None
+    mi = lambda seed: dict(infonce_mi(zs, zt, temperature=c.mi_temperature, batch_size=min(c.mi_batch, len(zs)), permute_seed=seed))
     out = dict(config_hash=config_hash(c), run_id=run_id(c), student=s_block, teacher=p.teacher.metrics,
                alignment={str(k): float(v) for k, v in subspace_alignment(zs, zt, ks).items()},
-               mi=dict(infonce_mi(zs, zt, temperature=c.mi_temperature, batch_size=min(c.mi_batch, len(zs)), permute_seed=mi_seed)),
+               mi=mi(c.subset_seed),
                cka=float(linear_cka(zs, zt)), n_train=len(d.train), n_test=len(d.test), n_noise=len(d.noise), n_probe=len(d.probe))
+    if c.mi_batching == 'natural': out['mi_stored_order'] = _stored_order_mi(d.test.labels, mi)
     if c.paper_metrics:
         block = paper_model_block(c, z['test'], z['train'], d.train.labels, d.test.labels, z['noisy'], d.noise.labels, p.teacher.test)
         out['paper'] = dict(student=block, teacher=p.teacher.metrics['paper'], noise_space='input',

@@ -5,7 +5,7 @@
 # %% ../nbs/02_teachers.ipynb #216a80af
 from __future__ import annotations
 from collections import Counter
-import contextlib, copy, json, os, socket, time, warnings
+import contextlib, copy, hashlib, json, os, socket, time, warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
@@ -23,8 +23,9 @@ from .core import (AsymkdError, check_choice, cache_root, atomic_write_bytes, at
 from .data import ImageData, View, apply_view, to_float, input_noise
 
 # %% auto #0
-__all__ = ['TEACHERS', 'register_teacher', 'list_teachers', 'check_teacher', 'resize_images', 'fold_batchnorm', 'Teacher',
-           'create_teacher', 'CachedEmbeddings', 'TeacherCache']
+__all__ = ['TEACHERS', 'TEACHER_PRECISIONS', 'register_teacher', 'list_teachers', 'check_teacher', 'resize_images',
+           'fold_batchnorm', 'resolve_teacher_precision', 'Teacher', 'create_teacher', 'CachedEmbeddings',
+           'TeacherCache']
 
 # %% ../nbs/02_teachers.ipynb #d78e2e0d
 @dataclass(frozen=True)
@@ -225,6 +226,18 @@ def fold_batchnorm(model:nn.Module, # the network, in eval mode (it is not modif
     warnings.warn(f"folding {len(pairs)} batch norms changed the outputs by up to {err:.2g} (allowed {rtol:g}); running unfolded")
     return model, 0
 
+# %% ../nbs/02_teachers.ipynb #1dc77a55
+TEACHER_PRECISIONS = ('fp32', 'bf16', 'fp16')
+_DTYPES = dict(fp32=torch.float32, bf16=torch.bfloat16, fp16=torch.float16)
+
+def resolve_teacher_precision(precision:str, # 'fp32', 'bf16', 'fp16', or 'fp16-cuda' (fp16 on CUDA, fp32 elsewhere)
+                              device, # where the teacher runs
+                             ) -> str:
+    "The dtype name a teacher computes in: `precision` itself, or for 'fp16-cuda' what `clip.load` gives on `device`."
+    check_choice(precision, TEACHER_PRECISIONS + ('fp16-cuda',), 'teacher precision')
+    if precision != 'fp16-cuda': return precision
+    return 'fp16' if torch.device(device).type == 'cuda' else 'fp32'
+
 # %% ../nbs/02_teachers.ipynb #5176d868
 class Teacher(nn.Module):
     "A frozen image encoder with its own preprocessing: float [0, 1] images in, N×`embed_dim` embeddings out."
@@ -236,7 +249,7 @@ class Teacher(nn.Module):
                  interpolation:str, # 'bicubic', 'bilinear' or 'nearest'
                  mean:tuple, # per-channel mean subtracted after resizing
                  std:tuple, # per-channel std divided by after resizing
-                 weights_id:str, # 'random-init', the library's tag, or 'sha256:<file hash>'
+                 weights_id:str, # 'random-init-seed<s>', 'random-init-unseeded-<weights hash>', the library's tag, or 'sha256:<file hash>'
                 ):
         super().__init__()
         store_attr('model,spec,weights_id')
@@ -246,7 +259,7 @@ class Teacher(nn.Module):
         self.register_buffer('pixel_mean', torch.tensor(self.mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer('pixel_std', torch.tensor(self.std).view(1, 3, 1, 1), persistent=False)
         self.model.to(memory_format=torch.channels_last).requires_grad_(False)
-        self._fast, self._bf16_copy = {}, {}
+        self._fast, self._casts = {}, {}
         self.train(False)
 
     def train(self, mode:bool=True):
@@ -276,30 +289,35 @@ class Teacher(nn.Module):
     @property
     def bn_folded(self) -> int: self.fast_model(); return self._fast['n']
 
+    def cast_model(self, dtype:torch.dtype) -> nn.Module:
+        "A copy of the whole (folded) model in `dtype` (weights, buffers and therefore activations), made once per device."
+        if (self.device, dtype) not in self._casts:
+            self._casts[(self.device, dtype)] = copy.deepcopy(self.fast_model()).to(dtype)
+        return self._casts[(self.device, dtype)]
+
     def bf16_model(self) -> nn.Module:
-        "A copy of the whole (folded) model in bf16 (weights, buffers and therefore activations), made once per device."
-        if self._bf16_copy.get('device') != self.device:
-            self._bf16_copy = dict(device=self.device, model=copy.deepcopy(self.fast_model()).to(torch.bfloat16))
-        return self._bf16_copy['model']
+        "The whole (folded) model in bf16 (`cast_model`)."
+        return self.cast_model(torch.bfloat16)
 
     def embed(self,
               images:torch.Tensor, # uint8 N×3×h×w, or float in [0, 1]
               batch_size:int|None=None, # images per forward pass (None: 64 on the CPU, 256 elsewhere)
-              precision:str='fp32', # 'fp32', or 'bf16' (the whole model in bf16)
+              precision:str='fp32', # 'fp32', 'bf16' or 'fp16' (the whole model in that dtype)
               progress:bool=True, # show a tqdm progress bar
               index=None, # positions of the images in their full split (for `input_sigma`)
               input_sigma:float=0.0, # σ of `asymkd.data.input_noise` added to the normalized input (not clipped)
               noise_seed:int=0, # seed of that noise
              ) -> torch.Tensor:
         "Embeddings of `images` as a float32 CPU tensor N×D, computed in batches on the teacher's device without autograd."
-        check_choice(precision, ('fp32', 'bf16'), 'precision')
+        check_choice(precision, TEACHER_PRECISIONS, 'precision')
         if images.ndim != 4 or images.shape[1] != 3: raise AsymkdError(f"embed takes images N×3×H×W, got shape {tuple(images.shape)}")
         out = torch.empty(len(images), self.embed_dim, dtype=torch.float32)
         dev = self.device
         batch_size = batch_size or (64 if dev.type == 'cpu' else 256)
         if input_sigma and (index is None or len(index) != len(images)):
             raise AsymkdError(f"input noise needs the {len(images)} images' positions in their split (index=), got {None if index is None else len(index)}")
-        model, dtype = (self.bf16_model(), torch.bfloat16) if precision == 'bf16' else (self.fast_model(), torch.float32)
+        dtype = _DTYPES[precision]
+        model = self.fast_model() if dtype == torch.float32 else self.cast_model(dtype)
         with torch.inference_mode(), tqdm(total=len(images), desc=f'embed {self.spec}', unit='img', disable=not progress, leave=False) as bar:
             for i in range(0, len(images), batch_size):
                 x = images[i:i+batch_size].to(dev, non_blocking=True)
@@ -350,6 +368,12 @@ def _create_open_clip(s:_Spec, pretrained:bool, checkpoint, input_size):
     return model.visual, _as_size(pc['size']), pc['interpolation'], pc['mean'], pc['std'], model.visual.output_dim, s.tag
 
 # %% ../nbs/02_teachers.ipynb #4d4a8309
+def _unseeded_id(model:nn.Module) -> str:
+    "The weights id of an unseeded random init: a hash of its drawn weights, so it never shares a cache key with a seeded or another unseeded draw."
+    h = hashlib.sha256()
+    for k, v in model.state_dict().items(): h.update(k.encode()); h.update(v.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+    return f'random-init-unseeded-{h.hexdigest()[:16]}'
+
 def _build(spec:str, s:_Spec, pretrained:bool, checkpoint, device, input_size, seed) -> Teacher:
     "Build the library model of parsed spec `s` as a `Teacher` (see `create_teacher`)."
     input_size = _as_size(input_size)
@@ -367,13 +391,13 @@ def _build(spec:str, s:_Spec, pretrained:bool, checkpoint, device, input_size, s
     seeded = seed is not None and not pretrained
     try:
         with offline, torch.random.fork_rng(devices=[], enabled=seeded):
-            if seeded: torch.manual_seed(int(seed))
+            if seeded: torch.default_generator.manual_seed(int(seed))  # the CPU generator only: torch.manual_seed would also reseed CUDA's, which fork_rng(devices=[]) does not restore
             model, size, interp, mean, std, dim, tag = build(s, pretrained, checkpoint, input_size)
     except (OSError, RuntimeError) as e:  # a download the cache check did not foresee
         if checkpoint is None and pretrained and (isinstance(e, FileNotFoundError) or 'download' in str(e).lower()):
             raise _missing_weights_error(spec, _weights_source(s)) from e
         raise
-    weights_id = f"sha256:{sha256_file(checkpoint)}" if checkpoint else (tag if pretrained else (f'random-init-seed{int(seed)}' if seeded else 'random-init'))
+    weights_id = f"sha256:{sha256_file(checkpoint)}" if checkpoint else (tag if pretrained else (f'random-init-seed{int(seed)}' if seeded else _unseeded_id(model)))
     if interp not in _TORCH_MODES:
         warnings.warn(f"teacher {spec!r} asks for interpolation {interp!r}; using bicubic")
         interp = 'bicubic'
@@ -436,8 +460,8 @@ class TeacherCache:
         return dict(format=_CACHE_FORMAT, spec=teacher.spec, weights=teacher.weights_id, input_size=list(teacher.input_size),
                     interpolation=teacher.interpolation, mean=list(teacher.mean), std=list(teacher.std),
                     dataset=data.name, split=data.split, n=len(data), indices_sha256=_indices_sha256(data),
-                    view=view.to_dict(), precision=check_choice(precision, ('fp32', 'bf16'), 'precision'), versions=_versions(),
-                    **({'bf16': 'whole model'} if precision == 'bf16' else {}))  # not the keys of older autocast bf16 entries
+                    view=view.to_dict(), precision=check_choice(precision, TEACHER_PRECISIONS, 'precision'), versions=_versions(),
+                    **({precision: 'whole model'} if precision in ('bf16', 'fp16') else {}))  # not the keys of older autocast bf16 entries
 
     def key(self, teacher:Teacher, data:ImageData, view:View=View.clean(), precision:str='fp32') -> str:
         "The hex key of `teacher`'s embeddings of `data` under `view`, computed in `precision`."
@@ -497,7 +521,7 @@ def get_record(self:TeacherCache,
                teacher:Teacher, # the teacher to run on a miss
                data:ImageData, # the images (its name, split and indices go into the key)
                view:View=View.clean(), # which pixels: View.clean() (default), hflip, noise(σ, seed), crop_flip(k, seed), input_noise(σ, seed)
-               precision:str='fp32', # compute precision: 'fp32' or 'bf16'
+               precision:str='fp32', # compute precision: 'fp32', 'bf16' or 'fp16'
                batch_size:int|None=None, # images per forward pass on a miss (None: `Teacher.embed`'s default)
                progress:bool=True, # progress bar on a miss
               ) -> CachedEmbeddings:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Callable
 import torch
 from torch import nn
+import torch.nn.functional as F
 from .core import (AsymkdError, check_choice, atomic_write_json, stable_hash, resolve_device, expand_shared,
                          Store, provenance, PROTOCOLS, protocol_values, bf16_is_native, resolve_precision)
 from .data import ImageData, load_dataset, stratified_indices, noisy_images, input_noise, to_float, View, check_dataset
@@ -480,12 +481,13 @@ def train_student(c:Config, p:Prepared, student:nn.Module,
 
 # %% ../nbs/08_experiment.ipynb #ad64b985
 def _input_noise_encoder(c:Config, p:Prepared, student:nn.Module, sigma:float) -> Callable:
-    "(float [0,1] batch, positions) → embeddings of the batch with σ of normalized-input noise."
+    "(float [0,1] batch, positions) → embeddings of the batch with σ of noise on the teacher's normalized input."
     t = p.teacher.student_input
     def forward(x, index):
-        x = t(x) if c.student_input == 'teacher' else (x - t.mean.to(x.device)) / t.std.to(x.device)
-        x = x + input_noise(tuple(x.shape[1:]), sigma, c.noise_seed, index).to(x.device)
-        return student(x if c.student_input == 'teacher' else x * t.std.to(x.device) + t.mean.to(x.device))
+        noise = input_noise((3, *t.size), sigma, c.noise_seed, index).to(x.device)
+        if c.student_input == 'teacher': return student(t(x) + noise)
+        small = F.interpolate(noise, size=tuple(x.shape[-2:]), mode='area')  # each student pixel: the mean of its block of draws
+        return student(x + small * t.std.to(x.device))  # the noise in [0, 1] units at the student's resolution, unclipped
     return forward
 
 def embed_input_noise(c:Config, p:Prepared, student:nn.Module, data:ImageData, sigma:float, device, batch_size:int=256):

@@ -8,16 +8,17 @@ import csv, dataclasses, io, math, statistics
 from pathlib import Path
 import numpy as np
 import matplotlib.pyplot as plt
-from .core import AsymkdError, atomic_write_bytes, execute_notebook, resource_path
+from .core import AsymkdError, atomic_write_bytes, check_choice, execute_notebook, resource_path
 from .experiment import Config, RunFolder, INFONCE_ONLY
 
 # %% auto #0
-__all__ = ['BOOKKEEPING', 'plot_run_spectra', 'plot_run_noise', 'flatten', 'config_defaults', 'collect_runs', 'cell_fields',
-           'hashable', 'group_runs', 'varying_fields', 'shown_fields', 'cell_label', 'mean_std', 'fmt_mean_std',
-           'summary_table', 'to_markdown', 'write_table', 'welch_p', 'published_numbers', 'paper_rank', 'paper_summary',
-           'measured_cells', 'verdict', 'compare_published', 'done_runs', 'students_by_size', 'fig_alignment',
-           'fig_information', 'fig_noise', 'fig_spectra', 'fig_dynamics', 'rank_change', 'convergence_table',
-           'infonce_ablation', 'fig_infonce_ablation', 'report_html', 'execute_report']
+__all__ = ['BOOKKEEPING', 'VERDICT_WORDS', 'plot_run_spectra', 'plot_run_noise', 'flatten', 'config_defaults', 'collect_runs',
+           'cell_fields', 'hashable', 'group_runs', 'varying_fields', 'shown_fields', 'cell_label', 'mean_std',
+           'fmt_mean_std', 'summary_table', 'to_markdown', 'write_table', 'welch_p', 'published_numbers', 'paper_rank',
+           'paper_summary', 'measured_cells', 'welch_summary', 'verdict', 'comparability', 'compare_published',
+           'size_claims', 'done_runs', 'students_by_size', 'fig_alignment', 'fig_information', 'fig_noise',
+           'fig_spectra', 'fig_dynamics', 'rank_change', 'convergence_table', 'infonce_ablation',
+           'fig_infonce_ablation', 'report_html', 'execute_report']
 
 # %% ../nbs/10_report.ipynb #a522be6e
 def plot_run_spectra(metrics:dict, # a run's metrics.json
@@ -202,7 +203,7 @@ def welch_p(a:list, # one sample, e.g. a small student's accuracies over seeds
 # %% ../nbs/10_report.ipynb #04767bc6
 def published_numbers(preset:str|None=None, # only this preset's rows ('paper' or None: all)
                      ) -> list:
-    "Rows of the papers' published numbers; `value` and `std` as floats (std nan where unknown)."
+    "Rows of the papers' published numbers; `value` and `std` as floats (std nan where unknown), the other fields as written."
     with open(resource_path('published.csv'), newline='') as f: rows = list(csv.DictReader(f))
     num = lambda x: float(x) if x not in ('', 'unknown') else math.nan
     for r in rows: r['value'], r['std'] = num(r['value']), num(r['std'])
@@ -219,7 +220,7 @@ def paper_rank(singular_values, # one spectrum's singular values s (not squared)
 def paper_summary(rows:list, # rows from `collect_runs`
                   keys=None, # cell fields (default: `cell_fields(rows)`)
                  ) -> list:
-    "Per cell of protocol-`paper` runs: its fields, `n_seeds`, `metrics` (dotted key → (value, std, n)) by the paper's rule."
+    "Per cell of protocol-`paper` runs: its fields, `n_seeds`, `metrics` (dotted key → (value, std, n, values)) by the paper's rule."
     keys = cell_fields(rows) if keys is None else keys
     out = []
     for key, runs in group_runs([r for r in rows if r.get('protocol') == 'paper'], keys).items():
@@ -230,70 +231,224 @@ def paper_summary(rows:list, # rows from `collect_runs`
             sv = [r.get(f'paper.{who}.singular_values') for r in done]
             if all(sv):  # ER and dims of the seed-averaged spectrum; the std is the spread of the per-seed ERs (ddof 0)
                 er, d90 = paper_rank(np.mean([np.asarray(s, dtype=np.float64) for s in sv], 0))
-                met[f'{who}.effective_rank'] = (er, mean_std([paper_rank(s)[0] for s in sv], ddof=0)[1], len(sv))
-                met[f'{who}.dims_90'] = (d90, mean_std([paper_rank(s)[1] for s in sv], ddof=0)[1], len(sv))
+                met[f'{who}.effective_rank'] = (er, mean_std([paper_rank(s)[0] for s in sv], ddof=0)[1], len(sv), [er])  # one number of 3 seeds
+                met[f'{who}.dims_90'] = (d90, mean_std([paper_rank(s)[1] for s in sv], ddof=0)[1], len(sv), [d90])
             for k in dict.fromkeys(k for r in done for k in r if k.startswith(f'paper.{who}.')):
                 name = {'student.mi': 'mi.loss'}.get(k[6:], k[6:])  # the paper's InfoNCE proxy is a loss L
                 if name.split('.')[1] not in ('singular_values', 'effective_rank', 'dims_90'):
-                    met[name] = mean_std([r.get(k) for r in done], ddof=0)
+                    met[name] = (*mean_std([r.get(k) for r in done], ddof=0), [r.get(k) for r in done])
         out.append(dict({k: done[0].get(k) for k in keys}, n_seeds=len(done), metrics=met))
     return out
 
 # %% ../nbs/10_report.ipynb #fb0782c0
 def measured_cells(rows:list, # rows from `collect_runs`
                   ) -> list:
-    "Per cell: its fields, `n_seeds` (done runs) and `metrics`: dotted key → (mean, std, n, rule)."
+    "Per cell: its fields, `n_seeds` (done runs) and `metrics`: dotted key → (mean, std, n, rule, per-seed values)."
     keys, paper = cell_fields(rows), {}
     for c in paper_summary(rows): paper[tuple(hashable(c[k]) for k in keys)] = c['metrics']
     out = []
     for key, runs in group_runs(rows, keys).items():
         done = [r for r in runs if r['status'] == 'done']
         if not done: continue
-        met = {}
+        met, space = {}, done[0].get('noise_space', 'pixel')
         for k in dict.fromkeys(k for r in done for k, v in r.items() if k not in r.get('config_fields', ()) and isinstance(v, (int, float)) and not isinstance(v, bool)):
-            met[k] = (*mean_std([r.get(k) for r in done]), 'mean ± std (ddof 1)')
-        for k, v in paper.get(key, {}).items(): met[k] = (*v, "paper's rule")
+            met[k] = (*mean_std([r.get(k) for r in done]), 'mean ± std (ddof 1)', [r.get(k) for r in done])
+        for k, v in paper.get(key, {}).items():  # the paper block's noise is on the normalized input: keep it in that space
+            if '.noise_accuracy.' in k and space != 'input': k = k.replace('.noise_accuracy.', '.noise_accuracy_input.')
+            met[k] = (*v[:3], "paper's rule", v[3])
         out.append(dict({k: done[0].get(k) for k in keys}, n_seeds=len(done), metrics=met))
     return out
 
 # %% ../nbs/10_report.ipynb #8ec9df3e
+VERDICT_WORDS = ('matches', 'consistent', 'differs', 'meets bound', 'below bound', 'above bound', 'approximately', 'not comparable', 'not measured')
+
+def _finite(values) -> list:
+    "The finite floats of a number or a list of numbers (None and nan dropped)."
+    if values is None: return []
+    values = [values] if isinstance(values, (int, float)) else values
+    return [float(v) for v in values if v is not None and math.isfinite(float(v))]
+
+def _known(x) -> bool:
+    "Whether a published field holds a number (not None, nan, '' or 'unknown')."
+    try: return math.isfinite(float(x))
+    except (TypeError, ValueError): return False
+
+# %% ../nbs/10_report.ipynb #b3bbdd32
+def welch_summary(mean_a:float, var_a:float, n_a:int, # sample a: mean, sample variance (ddof 1), size
+                  mean_b:float, var_b:float, n_b:int, # sample b, the same
+                 ) -> dict:
+    "Welch's t-test of mean a − mean b from summary statistics: t, df, two-sided p, the difference and its 95 % interval."
+    from scipy import stats
+    va, vb = var_a / n_a, var_b / n_b
+    se2, diff = va + vb, mean_a - mean_b
+    if se2 <= 0: return dict(t=math.copysign(math.inf, diff) if diff else 0.0, df=math.inf, p=0.0 if diff else 1.0, diff=diff, lo=diff, hi=diff)
+    df = se2**2 / sum(v**2 / (n - 1) for v, n in ((va, n_a), (vb, n_b)) if v > 0)
+    t, h = diff / math.sqrt(se2), float(stats.t.ppf(0.975, df)) * math.sqrt(se2)
+    return dict(t=t, df=df, p=float(2 * stats.t.sf(abs(t), df)), diff=diff, lo=diff - h, hi=diff + h)
+
+# %% ../nbs/10_report.ipynb #18ae4168
+def _prediction(x:float, mean:float, var:float, n:int) -> dict:
+    "Where one new draw `x` falls against a sample (mean, variance ddof 1, n): t, df, two-sided p and the 95 % prediction interval."
+    from scipy import stats
+    s = math.sqrt(var * (1 + 1 / n)); t = (x - mean) / s; h = float(stats.t.ppf(0.975, n - 1)) * s
+    return dict(t=t, df=n - 1, p=float(2 * stats.t.sf(abs(t), n - 1)), lo=mean - h, hi=mean + h)
+
+def _word(p:float) -> str: return 'consistent' if p >= 0.05 else 'differs'
+def _g(x:float) -> str: return f'{x:.4g}'
+def _pm(d:float, lo:float, hi:float) -> str: return f'difference {d:+.4g} (95 % interval {lo:+.4g} to {hi:+.4g})'
+
+# %% ../nbs/10_report.ipynb #54ce6bb1
+def _deterministic(published:float, mean:float, decimals) -> str:
+    "matches/differs at the published rounding, for two numbers without spread."
+    half = 0.5 * 10 ** -int(float(decimals)) if _known(decimals) else 0.0
+    ok = abs(mean - published) <= half + 1e-9 * max(1.0, abs(published))
+    return (f"{'matches' if ok else 'differs'}: ours {_g(mean)}, published {_g(published)}; |difference| {abs(mean - published):.3g} "
+            + (f"{'≤' if ok else '>'} {half:g} (half a unit of its decimal {int(float(decimals))})" if half else f"({'exactly equal' if ok else 'not equal'}; no published rounding given)"))
+
+def _bound(published:float, xs:list, relation:str) -> str:
+    "meets bound / below bound (`>`), meets bound / above bound (`<`), by our mean, with a one-sided t-test where we have a spread."
+    from scipy import stats
+    m = statistics.fmean(xs); ok = m > published if relation == '>' else m < published
+    word = 'meets bound' if ok else ('below bound' if relation == '>' else 'above bound')
+    text = f"{word}: ours {_g(m)} (n = {len(xs)}) against the published bound {relation} {_g(published)}"
+    if len(xs) > 1 and statistics.stdev(xs) > 0:
+        alt = 'greater' if relation == '>' else 'less'
+        text += f"; one-sided t-test of ours {relation} bound: p = {stats.ttest_1samp(xs, published, alternative=alt).pvalue:.3g}"
+    return text
+
+# %% ../nbs/10_report.ipynb #6da97ffc
 def verdict(published:float, # the published value
-            pub_std:float, # its std (nan: none given)
-            measured:float, # our mean
-            std:float, # our std over seeds (nan: fewer than 2 seeds)
-            n:int, # our seeds
-            relation:str='=', # '=' or '~': agreement; '>': the published value is a lower bound
+            published_std:float|None, # its std (None or nan: none given)
+            published_n:int|None, # the seeds (models) behind it (None: unknown)
+            measured, # our per-seed values (a list; one number is one value)
+            relation:str='=', # '=' a value, '~' approximate, '>' a lower bound, '<' an upper bound
+            decimals:int|None=None, # the published number's decimals (its rounding)
+            published_ddof:int=0, # the ddof of `published_std` (paper 1: 0)
            ) -> str:
-    "'within 2 seed-std', 'outside', 'meets bound', 'below bound' or 'n/a …', where seed-std = max(published std, measured std)."
-    if math.isnan(measured): return 'n/a (not measured)'
-    if relation == '>': return 'meets bound' if measured > published else 'below bound'
-    if n < 2: return 'n/a (fewer than 2 seeds)'
-    tol = max((s for s in (pub_std, std) if not math.isnan(s)), default=math.nan)
-    if math.isnan(tol): return 'n/a (no std)'
-    return 'within 2 seed-std' if abs(measured - published) <= 2 * tol else 'outside'
+    "A test of our values against a published number: one of `VERDICT_WORDS` first, then the numbers behind it."
+    check_choice(relation, ('=', '~', '>', '<'), 'relation')
+    xs = _finite(measured)
+    if not xs: return 'not measured'
+    if not _known(published): return 'not measured: no published value'
+    published, m, n = float(published), statistics.fmean(xs), len(xs)
+    if relation in ('>', '<'): return _bound(published, xs, relation)
+    if relation == '~':
+        rel = abs(m - published) / abs(published) if published else math.inf
+        return f"{'approximately' if rel <= 0.05 else 'differs'}: ours {_g(m)} (n = {n}) is {rel:.1%} from the approximate {_g(published)} (allowed 5 %)"
+    var = statistics.variance(xs) if n > 1 else 0.0
+    has_std = _known(published_std) and float(published_std) > 0
+    if has_std and not _known(published_n): return 'not comparable: published n unknown (a published std needs its n for a test)'
+    pn = int(float(published_n)) if _known(published_n) else 1
+    if has_std and pn >= 2:
+        pvar = float(published_std)**2 * (pn / (pn - 1) if int(published_ddof) == 0 else 1)
+        head = f"ours {_g(m)}" + (f" ± {_g(math.sqrt(var))}" if n > 1 else '') + f" (n = {n}) against {_g(published)} ± {_g(float(published_std))} (n = {pn}, ddof {int(published_ddof)})"
+        if n == 1:
+            r = _prediction(xs[0], published, pvar, pn)
+            return (f"{_word(r['p'])}: our one value against the 95 % prediction interval of one new draw from the published sample "
+                    f"[{_g(r['lo'])}, {_g(r['hi'])}]: t = {r['t']:.3g}, df = {r['df']}, p = {r['p']:.3g}; {head}")
+        r = welch_summary(m, var, n, published, pvar, pn)
+        return f"{_word(r['p'])}: Welch t = {r['t']:.3g}, df = {r['df']:.3g}, p = {r['p']:.3g}; {_pm(r['diff'], r['lo'], r['hi'])}; {head}"
+    if var == 0: return _deterministic(published, m, decimals)
+    r = _prediction(published, m, var, n)
+    return (f"{_word(r['p'])}: the published {_g(published)} (one number, no std) against the 95 % prediction interval of one new "
+            f"draw from ours [{_g(r['lo'])}, {_g(r['hi'])}]: t = {r['t']:.3g}, df = {r['df']}, p = {r['p']:.3g}; ours {_g(m)} ± {_g(math.sqrt(var))} (n = {n})")
 
 # %% ../nbs/10_report.ipynb #2d563bb6
+_IDENTITY = ('protocol', 'student', 'objective', 'augment')  # what a published number is of: must agree to be listed at all
+_UNSTATED = ('', 'any', 'n/a', 'unknown', None)
+
+def _noise_key(p:dict, c:dict) -> str|None:
+    "The cell's metric key for published row `p` in `p`'s σ space (None: the cell did not measure that space)."
+    if not p['sigma']: return p['metric']
+    if c.get('noise_space') == p['sigma_space']: return p['metric']
+    k = p['metric'].replace('.noise_accuracy.', f".noise_accuracy_{p['sigma_space']}.")
+    return k if k in c['metrics'] else None
+
+def comparability(p:dict, # a row of `published_numbers`
+                  c:dict, # a cell of `measured_cells`
+                 ) -> list:
+    "The fields in which cell `c` measured something else than published row `p` (empty: comparable)."
+    got = lambda k: c['metrics'].get(k, (None,))[0]
+    same = lambda ours, theirs: float(ours) == float(theirs) if _known(ours) and _known(theirs) else str(ours) == str(theirs)
+    out = []
+    if p['student'] == 'unknown': out.append('student (not stated by the paper)')
+    if p['sigma'] and p['sigma_space'] == 'unknown': out.append('σ (not stated by the paper)')
+    elif p['sigma'] and _noise_key(p, c) is None: out.append(f"σ space ({c.get('noise_space')} vs {p['sigma_space']})")
+    checks = [('teacher', c.get('teacher'), p['teacher']), ('dataset', c.get('dataset'), p['dataset']),
+              ('initialization', 'pretrained' if c.get('teacher_pretrained') else 'random init', p.get('teacher_weights')),
+              ('N', got('n_test'), p.get('n_test')), ('probe N', got('n_probe'), p.get('n_probe')),
+              ('training subset', got('n_train'), p.get('n_train')), ('epochs', c.get('epochs'), p.get('epochs')),
+              ('precision', c.get('train_precision') or c.get('precision'), p.get('precision'))]
+    for name, ours, theirs in checks:
+        if theirs not in _UNSTATED and not same(ours, theirs): out.append(f'{name} ({_show(ours)} vs {_show(theirs)})')
+    return out
+
+def _show(x) -> str: return f'{float(x):,.0f}' if _known(x) and float(x) == int(float(x)) else str(x)
+
+# %% ../nbs/10_report.ipynb #5db74c76
+def _published_text(p:dict) -> str:
+    "The published number as printed: relation, value, std with its n and ddof."
+    rel = {'>': '> ', '<': '< ', '~': '~ '}.get(p['relation'], '')
+    std = f" ± {p['std']:.4g}" if _known(p['std']) else ''
+    return f"{rel}{p['value']:.4g}{std} (n = {p.get('n_seeds') or 'unknown'}" + (f", ddof {p['std_ddof']})" if std else ')')
+
+def _not_comparable(differs:list) -> str:
+    "'not comparable: teacher differs (a vs b), N differs (…)' from `comparability`'s fields."
+    parts = [d.replace(' (', ' differs (', 1) if ' (' in d else f'{d} differs' for d in differs]
+    return 'not comparable: ' + ', '.join(parts)
+
 def compare_published(rows:list, # rows from `collect_runs`
                       published:list|None=None, # rows of `published_numbers` (default: all)
-                      digits:int=4, # decimals
                      ) -> list:
-    "One row per (published number, matching measured cell): both numbers, n seeds, the rule behind ours and a verdict."
+    "One row per (published number, cell measuring the same quantity): both numbers, n, the rule behind ours and a `verdict`."
     published = published_numbers() if published is None else published
     cells, out = measured_cells(rows), []
-    extra = [k for k in varying_fields(rows) if k not in ('protocol', 'teacher', 'dataset', 'student', 'objective', 'augment')]
-    fmt = lambda v, s: 'unknown' if math.isnan(v) else f'{v:.{digits}g}' + ('' if math.isnan(s) else f' ± {s:.{digits}g}')
+    extra = [k for k in varying_fields(rows) if k not in ('protocol', 'teacher', 'dataset', *_IDENTITY)]
     for p in published:
-        if p['sigma'] and p['sigma_space'] == 'unknown': continue  # σ not stated: nothing of ours is the same measurement
         for c in cells:
-            if any(p[k] not in ('any', str(c.get(k))) for k in ('protocol', 'teacher', 'dataset', 'student', 'objective', 'augment')): continue
-            if p['sigma'] and c.get('noise_space') != p['sigma_space']: continue
-            if p['metric'] not in c['metrics']: continue
-            mean, std, n, rule = c['metrics'][p['metric']]
+            if any(p[k] not in ('any', 'unknown', str(c.get(k))) for k in _IDENTITY): continue
+            key = _noise_key(p, c) if p['sigma_space'] != 'unknown' else None
+            mean, std, n, rule, values = c['metrics'].get(key, (math.nan, math.nan, 0, '', []))
+            differs = comparability(p, c)
+            ddof = int(float(p['std_ddof'])) if _known(p.get('std_ddof')) else 0
+            v = _not_comparable(differs) if differs and n else verdict(p['value'], p['std'], p.get('n_seeds'), values, p['relation'], p.get('decimals'), ddof)
             out.append(dict({k: p[k] for k in ('protocol', 'teacher', 'dataset', 'student', 'objective', 'augment', 'metric', 'sigma', 'sigma_space', 'source')},
-                            cell=cell_label(c, extra) if extra else '', published=('> ' if p['relation'] == '>' else '~ ' if p['relation'] == '~' else '') + fmt(p['value'], p['std'])
-                            + (f" (ddof {p['std_ddof']})" if not math.isnan(p['std']) else ''),
-                            measured=fmt(mean, std), n_seeds=n, rule=rule, verdict=verdict(p['value'], p['std'], mean, std, n, p['relation'])))
+                            cell=cell_label(c, extra) if extra else '', published=_published_text(p),
+                            measured=fmt_mean_std(mean, std, 4) if n else 'not measured', n_seeds=n, rule=rule, verdict=v))
             if all(p[k] == 'any' for k in ('student', 'objective', 'augment')): break  # a teacher number: one cell is enough
+    return out
+
+# %% ../nbs/10_report.ipynb #340d25e0
+def _published_sample(published:list, student:str, metric:str) -> tuple|None:
+    "(mean, variance ddof 1, n) of a published mean ± std row, or None."
+    for p in published:
+        if p['student'] == student and p['metric'] == metric and p['objective'] == 'cosine' and p['augment'] == 'none' and _known(p['std']) and _known(p.get('n_seeds')):
+            n = int(float(p['n_seeds'])); ddof = int(float(p['std_ddof'])) if _known(p.get('std_ddof')) else 0
+            return p['value'], p['std']**2 * (n / (n - 1) if ddof == 0 else 1), n
+    return None
+
+def size_claims(rows:list|None=None, # rows from `collect_runs` (None: the published side only)
+                small:str='paper-cnn-s', large:str='paper-cnn-l', # the published students compared
+                sigmas=('0.0', '0.05', '0.1', '0.2'), # σ as written in published.csv
+               ) -> list:
+    "Per σ: Welch's test of small vs large noise accuracy on the published numbers, and on the sweep's cosine cells beside them."
+    published, out = published_numbers(), []
+    ours = [c for c in measured_cells(rows) if c.get('objective') == 'cosine' and c.get('augment', 'none') == 'none'] if rows else []
+    for s in sigmas:
+        a, b = (_published_sample(published, st, f'student.noise_accuracy.{s}') for st in (small, large))
+        if a is None or b is None: continue
+        w = welch_summary(a[0], a[1], a[2], b[0], b[1], b[2])
+        row = dict(sigma=s, published=f"{a[0]:.4f} vs {b[0]:.4f} (n = {a[2]}, {b[2]})", published_p=f"{w['p']:.3g}", published_diff=f"{w['diff']:+.4f} [{w['lo']:+.4f}, {w['hi']:+.4f}]")
+        for proto in sorted({c['protocol'] for c in ours}):
+            cells = {c['student']: c for c in ours if c['protocol'] == proto}
+            by_size = sorted(cells, key=lambda st: cells[st]['metrics'].get('student.params', (math.inf,))[0])
+            if len(by_size) < 2: continue
+            for label, key in (('', f'student.noise_accuracy.{s}'), (' scaled C', f'student.scaled_c.noise_accuracy.{s}')):
+                va, vb = (_finite(cells[st]['metrics'].get(key, (0, 0, 0, '', []))[4]) for st in (by_size[0], by_size[-1]))
+                if len(va) < 2 or len(vb) < 2: continue
+                wo = welch_summary(statistics.fmean(va), statistics.variance(va), len(va), statistics.fmean(vb), statistics.variance(vb), len(vb))
+                row[f'{proto}{label}'] = f"{statistics.fmean(va):.4f} vs {statistics.fmean(vb):.4f} ({by_size[0]} vs {by_size[-1]}, n = {len(va)}, {len(vb)}, {cells[by_size[0]].get('noise_space')}): p = {wo['p']:.3g}"
+        out.append(row)
     return out
 
 # %% ../nbs/10_report.ipynb #d88984f6

@@ -111,22 +111,27 @@ def _divisible(v:float, divisor:int=8) -> int:
     "`v` rounded to the nearest multiple of `divisor` (at least `divisor`)."
     return max(divisor, int(v / divisor + 0.5) * divisor)
 
+def _paper_head(channels:int, hidden:int) -> nn.Sequential:
+    "Paper 1's head: 4×4 adaptive average pool, flatten, Linear(16·channels → hidden), ReLU."
+    return nn.Sequential(nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(channels * 16, hidden), nn.ReLU(inplace=True))
+
 def _conv_bn_relu(c_in:int, c_out:int, stride:int=1) -> list[nn.Module]:
     return [nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
 
 # %% ../nbs/03_students.ipynb #53c99366
 class ScalableCNN(Student):
-    "Local-receptive-field CNN: 3×3 conv/BN/ReLU stages at 32→16→8→4 px, global average pool, linear projection."
+    "Local-receptive-field CNN: 3×3 conv/BN/ReLU stages at 32→16→8→4 px, global average pool (or the paper's MLP head), linear projection."
     def __init__(self,
                  width:float=1.0, # one factor scaling the channels of every stage
                  embed_dim:int=512, # output dimension
                  depth:int=2, # conv blocks per stage
                  base:tuple=(16, 32, 64, 128), # channels of the four stages at width 1
                  divisor:int=8, # channels are rounded to a multiple of this
+                 mlp_head:int|None=None, # None: global average pool; n: paper 1's head, 4×4 average pool → Linear(·, n) → ReLU
                 ):
         if width <= 0 or depth < 1: raise AsymkdError(f"ScalableCNN needs width > 0 and depth ≥ 1, got width={width}, depth={depth}")
         channels = tuple(_divisible(b * width, divisor) for b in base)
-        super().__init__(channels[-1], embed_dim)
+        super().__init__(mlp_head or channels[-1], embed_dim)
         self.width, self.depth, self.channels = width, depth, channels
         layers, c_in = _conv_bn_relu(3, self.channels[0]), self.channels[0]
         for i, c in enumerate(self.channels):
@@ -134,9 +139,10 @@ class ScalableCNN(Student):
                 layers += _conv_bn_relu(c_in, c, stride=2 if (i > 0 and j == 0) else 1)
                 c_in = c
         self.body = nn.Sequential(*layers)
+        self.head = _paper_head(channels[-1], mlp_head) if mlp_head else None
 
     def forward_features(self, x:torch.Tensor) -> torch.Tensor:
-        return self.body(x).mean((2, 3))
+        return self.body(x).mean((2, 3)) if self.head is None else self.head(self.body(x))
 
 # %% ../nbs/03_students.ipynb #b03e6c75
 def cnn_width_for(n_params:int, # the parameter count to get close to
@@ -278,23 +284,23 @@ def tinyvit(embed_dim:int=512, **kw) -> TinyViT:
 
 # %% ../nbs/03_students.ipynb #079765b1
 class PaperCNN(Student):
-    "Paper 1's `ScalableStudent(w)`: three conv/BN/ReLU stages (two max-pools), 4×4 adaptive pool, a 512-wide MLP head; identity normalization."
+    "Paper 1's `ScalableStudent(w)`: three conv/BN/ReLU stages (two max-pools), 4×4 adaptive pool, a 512-wide MLP head (or none); identity normalization."
     def __init__(self,
                  width:int=1, # w: channels 16w, 32w, 64w
                  embed_dim:int=512, # output dimension
-                 hidden:int=512, # width of the head's hidden layer (`feature_dim`)
+                 hidden:int|None=512, # width of the head's hidden layer (`feature_dim`); None: asymkd's head, a global average pool
                 ):
         if width < 1: raise AsymkdError(f"PaperCNN needs width ≥ 1, got {width}")
-        super().__init__(hidden, embed_dim, mean=0.0, std=1.0)
         c1, c2, c3 = 16 * width, 32 * width, 64 * width
+        super().__init__(hidden or c3, embed_dim, mean=0.0, std=1.0)
         block = lambda i, o: [nn.Conv2d(i, o, 3, padding=1), nn.BatchNorm2d(o), nn.ReLU(inplace=True)]
         self.width = width
-        self.body = nn.Sequential(*block(3, c1), nn.MaxPool2d(2), *block(c1, c2), nn.MaxPool2d(2), *block(c2, c3),
-                                  nn.AdaptiveAvgPool2d(4), nn.Flatten())
-        self.head = nn.Sequential(nn.Linear(c3 * 16, hidden), nn.ReLU(inplace=True))
+        pool = [nn.AdaptiveAvgPool2d(4), nn.Flatten()] if hidden else []  # the notebook's layout: the 4×4 pool ends its body
+        self.body = nn.Sequential(*block(3, c1), nn.MaxPool2d(2), *block(c1, c2), nn.MaxPool2d(2), *block(c2, c3), *pool)
+        self.head = nn.Sequential(nn.Linear(c3 * 16, hidden), nn.ReLU(inplace=True)) if hidden else None
 
     def forward_features(self, x:torch.Tensor) -> torch.Tensor:
-        return self.head(self.body(x))
+        return self.body(x).mean((2, 3)) if self.head is None else self.head(self.body(x))
 
 # %% ../nbs/03_students.ipynb #76831b81
 PAPER_WIDTHS = {'paper-cnn-s': 1, 'paper-cnn-m': 2, 'paper-cnn-l': 4}
@@ -315,6 +321,20 @@ def paper_cnn_m(embed_dim:int=512, **kw) -> PaperCNN:
 def paper_cnn_l(embed_dim:int=512, **kw) -> PaperCNN:
     "Paper 1's L student (w = 4); the paper says 8M parameters."
     return PaperCNN(PAPER_WIDTHS['paper-cnn-l'], embed_dim, **kw)
+
+# %% ../nbs/03_students.ipynb #66c1f235
+def _mixed(size:str):
+    "Register paper-cnn-<size>-gap (the paper's body, asymkd's head) and cnn-<size>-mlp (asymkd's body, the paper's head)."
+    paper, cnn = f'paper-cnn-{size}', f'cnn-{size}'
+    @register_student(f'{paper}-gap', input_kind='teacher')
+    def gap(embed_dim:int=512, **kw) -> PaperCNN: return PaperCNN(PAPER_WIDTHS[paper], embed_dim, hidden=None, **kw)
+    @register_student(f'{cnn}-mlp')
+    def mlp(embed_dim:int=512, **kw) -> ScalableCNN: return ScalableCNN(CNN_WIDTHS[cnn], embed_dim, mlp_head=512, **kw)
+    gap.__doc__ = f"Paper 1's {size.upper()} body (w = {PAPER_WIDTHS[paper]}) with asymkd's head: a global average pool."
+    mlp.__doc__ = f"asymkd's {cnn} body with paper 1's head: 4×4 pool, Linear(·, 512), ReLU."
+    return gap, mlp
+
+(paper_cnn_s_gap, cnn_s_mlp), (paper_cnn_m_gap, cnn_m_mlp), (paper_cnn_l_gap, cnn_l_mlp) = (_mixed(s) for s in 'sml')
 
 # %% ../nbs/03_students.ipynb #a7b05e9c
 def student_table(embed_dims:tuple=(512, 768, 1280), # output dimensions to count at

@@ -14,9 +14,9 @@ from .core import AsymkdError, check_choice, atomic_write_json, import_plugins, 
 from .experiment import Config, resolve_config, validate_config, run_id, config_hash, RunFolder, slow_bf16_fields
 
 # %% auto #0
-__all__ = ['EXECUTORS', 'list_presets', 'load_preset', 'expand_preset', 'experiment_notebook', 'papermill_parameters',
-           'RunResult', 'execute_run', 'SweepLock', 'local_executor', 'ray_executor', 'print_summary', 'bf16_note',
-           'run_sweep']
+__all__ = ['EXECUTORS', 'list_presets', 'load_preset', 'walk_cells', 'expand_preset', 'experiment_notebook',
+           'papermill_parameters', 'RunResult', 'execute_run', 'SweepLock', 'local_executor', 'ray_executor',
+           'print_summary', 'bf16_note', 'run_sweep']
 
 # %% ../nbs/09_sweep.ipynb #7c65b815
 def list_presets() -> list:
@@ -35,9 +35,43 @@ def _grid_points(grid:dict) -> list:
     keys = list(grid)
     return [dict(zip(keys, vals)) for vals in itertools.product(*(grid[k] for k in keys))]
 
+# %% ../nbs/09_sweep.ipynb #30a6fff1
+def _as_config_cell(cell:dict, walk:dict, size:str) -> dict:
+    "A walk cell as config changes: its role fields (e.g. body, head) replaced by the student they name for `size`."
+    roles = walk.get('roles', [])
+    if not roles: return dict(cell)
+    key = '/'.join(str(cell[r]) for r in roles)
+    students = walk['students'][size]
+    if key not in students: raise AsymkdError(f"walk size {size!r} has no student for {'/'.join(roles)} = {key!r}; valid: {', '.join(students)}")
+    return dict({k: v for k, v in cell.items() if k not in roles}, student=students[key])
+
+def walk_cells(preset:dict, # a preset with a `walk` (see above)
+              ) -> list:
+    "One dict per (walk, size, step): `walk` ('forward' / 'reverse'), `size`, `step` (0 = start), `name`, `fields`, `cell` (config changes)."
+    w, out = preset['walk'], []
+    roles = w.get('roles', [])
+    for size in w['students']:
+        cell = dict(w.get('start', {}))
+        fwd = [dict(walk='forward', size=size, step=0, name='start', fields=[], raw=dict(cell))]
+        for i, (name, changes) in enumerate(w['steps'], 1):
+            cell = {**cell, **changes}
+            fwd.append(dict(walk='forward', size=size, step=i, name=name, fields=list(changes), raw=dict(cell)))
+        rev = [dict(fwd[-1], walk='reverse', step=0, name='start', fields=[])]
+        for i, step in enumerate(fwd[1:], 1):
+            prev = fwd[i - 1]['raw']
+            before = resolve_config(preset['config'], _as_config_cell(prev, w, size))
+            undo = {k: prev[k] if k in roles else _json_value(getattr(before, k)) for k in step['fields']}
+            rev.append(dict(walk='reverse', size=size, step=i, name=f"undo {step['name']}", fields=step['fields'], raw={**rev[-1]['raw'], **undo}))
+        out += [dict(r, cell=_as_config_cell(r.pop('raw'), w, size)) for r in fwd + rev]
+    return out
+
+def _json_value(v): return list(v) if isinstance(v, tuple) else v
+
+# %% ../nbs/09_sweep.ipynb #26697a4f
 def _cells(preset:dict) -> list:
-    "A preset's cells (a list of config changes, e.g. the cumulative steps of an ablation; default one empty cell) × its grid."
-    return [{**cell, **point} for cell in preset.get('cells', [{}]) for point in _grid_points(preset.get('grid', {}))]
+    "A preset's cells (a list of config changes; its `walk`'s cells; default one empty cell) × its grid."
+    cells = [w['cell'] for w in walk_cells(preset)] if 'walk' in preset else preset.get('cells', [{}])
+    return [{**cell, **point} for cell in cells for point in _grid_points(preset.get('grid', {}))]
 
 # %% ../nbs/09_sweep.ipynb #7b5b0990
 def expand_preset(name:str, # preset name

@@ -9,7 +9,7 @@ def test_presets_lists_every_preset_with_its_size():
     assert {'smoke', 'tiny', 'cifar10-local', 'paper-phase1', 'paper-phase2', 'ablation-arch', 'ablation-aug', 'paper'} <= set(lines)
     assert ' 12 runs' in lines['smoke'] and ' 18 runs' in lines['paper-phase1']
     assert {'paper1-exact', 'cifar10-local-paper', 'ablation-protocol', 'ablation-infonce'} <= set(lines)
-    assert ' 10 runs' in lines['paper1-exact'] and ' 36 runs' in lines['ablation-protocol'] and ' 33 runs' in lines['ablation-infonce']
+    assert ' 10 runs' in lines['paper1-exact'] and ' 132 runs' in lines['ablation-protocol'] and ' 33 runs' in lines['ablation-infonce']
 
 
 @pytest.mark.parametrize('args, message', [

@@ -12,13 +12,13 @@ from .core import AsymkdError, atomic_write_bytes, check_choice, execute_noteboo
 from .experiment import Config, RunFolder, INFONCE_ONLY
 
 # %% auto #0
-__all__ = ['BOOKKEEPING', 'VERDICT_WORDS', 'plot_run_spectra', 'plot_run_noise', 'flatten', 'config_defaults', 'collect_runs',
-           'cell_fields', 'hashable', 'group_runs', 'varying_fields', 'shown_fields', 'cell_label', 'mean_std',
-           'fmt_mean_std', 'summary_table', 'to_markdown', 'write_table', 'welch_p', 'published_numbers', 'paper_rank',
-           'paper_summary', 'measured_cells', 'welch_summary', 'verdict', 'comparability', 'compare_published',
-           'size_claims', 'done_runs', 'students_by_size', 'fig_alignment', 'fig_information', 'fig_noise',
-           'fig_spectra', 'fig_dynamics', 'rank_change', 'convergence_table', 'infonce_ablation',
-           'fig_infonce_ablation', 'report_html', 'execute_report']
+__all__ = ['BOOKKEEPING', 'VERDICT_WORDS', 'WALK_HEADLINES', 'plot_run_spectra', 'plot_run_noise', 'flatten', 'config_defaults',
+           'collect_runs', 'cell_fields', 'hashable', 'group_runs', 'varying_fields', 'shown_fields', 'cell_label',
+           'mean_std', 'fmt_mean_std', 'summary_table', 'to_markdown', 'write_table', 'welch_p', 'published_numbers',
+           'paper_rank', 'paper_summary', 'measured_cells', 'welch_summary', 'verdict', 'comparability',
+           'compare_published', 'size_claims', 'done_runs', 'students_by_size', 'fig_alignment', 'fig_information',
+           'fig_noise', 'fig_spectra', 'fig_dynamics', 'rank_change', 'convergence_table', 'infonce_ablation',
+           'welch_contrast', 'walk_table', 'fig_infonce_ablation', 'report_html', 'execute_report']
 
 # %% ../nbs/10_report.ipynb #a522be6e
 def plot_run_spectra(metrics:dict, # a run's metrics.json
@@ -598,6 +598,69 @@ def infonce_ablation(rows:list, # rows from `collect_runs`
         twin = cos.get(tuple(hashable(runs[0].get(k)) for k in keys))
         if twin: pairs.append((runs, list({r['seed']: r for r in twin}.values())))
     return pairs
+
+# %% ../nbs/10_report.ipynb #a35264fe
+def welch_contrast(samples:list, # lists of values, one per group
+                   weights:list, # the contrast's coefficient per group, e.g. (1, -1) or (1, -1, -1, 1)
+                  ) -> dict:
+    "Σ wᵢ·meanᵢ with its Welch–Satterthwaite t-test: estimate, se, df, two-sided p (nan with fewer than 2 values in a group)."
+    from scipy import stats
+    xs = [_finite(s) for s in samples]
+    if any(len(x) < 2 for x in xs): return dict(estimate=math.nan, se=math.nan, df=math.nan, p=math.nan)
+    est = sum(w * statistics.fmean(x) for w, x in zip(weights, xs))
+    parts = [w**2 * statistics.variance(x) / len(x) for w, x in zip(weights, xs)]
+    se2 = sum(parts)
+    if se2 == 0: return dict(estimate=est, se=0.0, df=math.inf, p=0.0 if est else 1.0)
+    df = se2**2 / sum(v**2 / (len(x) - 1) for v, x in zip(parts, xs) if v > 0)
+    return dict(estimate=est, se=math.sqrt(se2), df=df, p=float(2 * stats.t.sf(abs(est) / math.sqrt(se2), df)))
+
+# %% ../nbs/10_report.ipynb #145c5a56
+WALK_HEADLINES = {'rank': 'student.effective_rank', 'probe': 'student.probe_accuracy'}
+
+def _walk_runs(rows:list, preset:dict) -> list:
+    "`walk_cells` of `preset`, each with `runs`: the done rows whose config hash is the cell's at one of the preset's seeds."
+    from asymkd.sweep import walk_cells
+    from asymkd.experiment import resolve_config, config_hash
+    by_hash = {r.get('config_hash'): r for r in rows if r['status'] == 'done'}
+    out = []
+    for w in walk_cells(preset):
+        hashes = [config_hash(resolve_config(preset['config'], w['cell'], {'seed': s})) for s in preset['seeds']]
+        out.append(dict(w, runs=[by_hash[h] for h in hashes if h in by_hash]))
+    return out
+
+def _change(now:list, before:list, digits:int) -> str:
+    "'+1.23 (p 0.04)' for the change of the mean from `before` to `now`."
+    if not _finite(now) or not _finite(before): return '–'
+    c = welch_contrast([now, before], [1, -1])
+    d = statistics.fmean(_finite(now)) - statistics.fmean(_finite(before))
+    return f"{d:+.{digits}f} (p {c['p']:.2g})" if not math.isnan(c['p']) else f'{d:+.{digits}f}'
+
+def walk_table(rows:list, # rows from `collect_runs`
+               preset, # a preset name or dict with a `walk`
+               sigma:str='0.1', # the σ of the robustness gap
+              ) -> list:
+    "Per walk and step: each headline's change per size and the change of the small − large gap at `sigma`, with Welch's p."
+    from asymkd.sweep import load_preset
+    preset = load_preset(preset) if isinstance(preset, str) else preset
+    if 'walk' not in preset: return []
+    cells = _walk_runs(rows, preset)
+    sizes = list(preset['walk']['students'])
+    get = lambda walk, size, step: next(c for c in cells if (c['walk'], c['size'], c['step']) == (walk, size, step))
+    vals = lambda c, k: [r.get(k) for r in c['runs']]
+    noise = f'student.noise_accuracy.{sigma}'
+    out = []
+    for walk in ('forward', 'reverse'):
+        for step in range(1, 1 + len(preset['walk']['steps'])):
+            row = dict(walk=walk, step=step, choice=get(walk, sizes[0], step)['name'], seeds='/'.join(str(len(get(walk, s, step)['runs'])) for s in sizes))
+            for name, key in WALK_HEADLINES.items():
+                for s in sizes: row[f'{s} {name}'] = _change(vals(get(walk, s, step), key), vals(get(walk, s, step - 1), key), 2 if name == 'rank' else 4)
+            if len(sizes) >= 2:
+                groups = [vals(get(walk, s, k), noise) for k in (step, step - 1) for s in (sizes[0], sizes[-1])]
+                c = welch_contrast(groups, [1, -1, -1, 1])
+                gap = statistics.fmean(_finite(groups[0])) - statistics.fmean(_finite(groups[1])) if _finite(groups[0]) and _finite(groups[1]) else math.nan
+                row[f'{sizes[0]}−{sizes[-1]} σ={sigma}'] = '–' if math.isnan(gap) else f"{gap:+.4f}" + ('' if math.isnan(c['p']) else f" (Δ {c['estimate']:+.4f}, p {c['p']:.2g})")
+            out.append(row)
+    return out
 
 # %% ../nbs/10_report.ipynb #52c81c3f
 def fig_infonce_ablation(rows:list, # rows from `collect_runs`

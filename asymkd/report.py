@@ -15,10 +15,10 @@ from .experiment import Config, RunFolder, INFONCE_ONLY
 __all__ = ['BOOKKEEPING', 'VERDICT_WORDS', 'WALK_HEADLINES', 'plot_run_spectra', 'plot_run_noise', 'flatten', 'config_defaults',
            'collect_runs', 'cell_fields', 'hashable', 'group_runs', 'varying_fields', 'shown_fields', 'cell_label',
            'mean_std', 'fmt_mean_std', 'summary_table', 'to_markdown', 'write_table', 'welch_p', 'published_numbers',
-           'paper_rank', 'paper_summary', 'measured_cells', 'welch_summary', 'verdict', 'comparability',
-           'compare_published', 'size_claims', 'done_runs', 'students_by_size', 'fig_alignment', 'fig_information',
-           'fig_noise', 'fig_spectra', 'fig_dynamics', 'rank_change', 'convergence_table', 'infonce_ablation',
-           'welch_contrast', 'walk_table', 'fig_infonce_ablation', 'report_html', 'execute_report']
+           'paper_rank', 'paper_summary', 'measured_cells', 'welch_summary', 'detectable_difference', 'verdict',
+           'comparability', 'compare_published', 'size_claims', 'done_runs', 'students_by_size', 'fig_alignment',
+           'fig_information', 'fig_noise', 'fig_spectra', 'fig_dynamics', 'rank_change', 'convergence_table',
+           'infonce_ablation', 'welch_contrast', 'walk_table', 'fig_infonce_ablation', 'report_html', 'execute_report']
 
 # %% ../nbs/10_report.ipynb #a522be6e
 def plot_run_spectra(metrics:dict, # a run's metrics.json
@@ -286,6 +286,21 @@ def welch_summary(mean_a:float, var_a:float, n_a:int, # sample a: mean, sample v
     t, h = diff / math.sqrt(se2), float(stats.t.ppf(0.975, df)) * math.sqrt(se2)
     return dict(t=t, df=df, p=float(2 * stats.t.sf(abs(t), df)), diff=diff, lo=diff - h, hi=diff + h)
 
+# %% ../nbs/10_report.ipynb #2f0b42c0
+def detectable_difference(a:list, # one sample
+                          b:list, # the other
+                          alpha:float=0.05, # the test's level
+                          power:float=0.8, # the chance of detecting the difference
+                         ) -> float:
+    "The smallest true difference of means Welch's test at `alpha` detects with `power`, given the samples' spreads and sizes."
+    from scipy import stats
+    a, b = _finite(a), _finite(b)
+    if len(a) < 2 or len(b) < 2: return math.nan
+    va, vb = statistics.variance(a) / len(a), statistics.variance(b) / len(b)
+    if va + vb == 0: return 0.0
+    df = (va + vb)**2 / sum(v**2 / (n - 1) for v, n in ((va, len(a)), (vb, len(b))) if v > 0)
+    return float((stats.t.ppf(1 - alpha / 2, df) + stats.t.ppf(power, df)) * math.sqrt(va + vb))
+
 # %% ../nbs/10_report.ipynb #18ae4168
 def _prediction(x:float, mean:float, var:float, n:int) -> dict:
     "Where one new draw `x` falls against a sample (mean, variance ddof 1, n): t, df, two-sided p and the 95 % prediction interval."
@@ -447,7 +462,7 @@ def size_claims(rows:list|None=None, # rows from `collect_runs` (None: the publi
                 va, vb = (_finite(cells[st]['metrics'].get(key, (0, 0, 0, '', []))[4]) for st in (by_size[0], by_size[-1]))
                 if len(va) < 2 or len(vb) < 2: continue
                 wo = welch_summary(statistics.fmean(va), statistics.variance(va), len(va), statistics.fmean(vb), statistics.variance(vb), len(vb))
-                row[f'{proto}{label}'] = f"{statistics.fmean(va):.4f} vs {statistics.fmean(vb):.4f} ({by_size[0]} vs {by_size[-1]}, n = {len(va)}, {len(vb)}, {cells[by_size[0]].get('noise_space')}): p = {wo['p']:.3g}"
+                row[f'{proto}{label}'] = f"{statistics.fmean(va):.4f} vs {statistics.fmean(vb):.4f} ({by_size[0]} vs {by_size[-1]}, n = {len(va)}, {len(vb)}, {cells[by_size[0]].get('noise_space')}): p = {wo['p']:.3g}, detectable at 80 % power {detectable_difference(va, vb):.3f}"
         out.append(row)
     return out
 

@@ -5,19 +5,23 @@ No Quarto: each notebook goes through nbdev's own docs processors (`nbdev.proces
 executed the way `nbdev_test` executes it (cells flagged with settings.ini's `tst_flags`, i.e. `#| slow`, and
 `#| eval: false` are not run; `IN_TEST=1`), and is rendered to HTML with nbconvert and the template in
 `docs/templates/asymkd/` (a sidebar, MathJax served from the site, no CDN). The experiment notebook is rendered
-unexecuted (executing it is a full distillation run). The executed sweep reports in `reports/*/` are copied in.
+unexecuted (executing it is a full distillation run). The guides in `nbs/guides/` (protocols, reports, speed, faults,
+scale-out, notebooks: markdown, rendered unexecuted unless they hold code) are pages too; their relative links to other
+notebooks and to `reports/<name>/README.md` (which work on GitHub) are pointed at the site's own pages. The executed
+sweep reports in `reports/*/` are copied in.
 
     python docs/build.py                       # the whole site into _docs/
-    python docs/build.py --only index 05_spectral --out /tmp/site   # a subset (what tests/test_docs.py builds)
+    python docs/build.py --only index 05_spectral guides/speed --out /tmp/site   # a subset (tests/test_docs.py builds one)
 """
 from __future__ import annotations
-import argparse, html, json, os, re, shutil, sys, time
+import argparse, functools, html, json, os, re, shutil, sys, time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 NBS, REPORTS, TEMPLATES = REPO/'nbs', REPO/'reports', REPO/'docs'/'templates'
+GUIDES = ['protocols', 'reports', 'speed', 'faults', 'scale_out', 'notebooks']   # sidebar order; other nbs/guides/*.ipynb follow, sorted
 UNEXECUTED = {'experiments/distill': 'This notebook is shown **unexecuted**: executing it is one full distillation run '
               '(the sweep runs it with papermill, one copy per run, as `runs/<preset>/<run-id>/run.ipynb`). '
               'Run it yourself with `papermill nbs/experiments/distill.ipynb out.ipynb -p student cnn-s -p seed 7`.'}
@@ -39,17 +43,38 @@ def _page_name(rel: str) -> str:
     return '/'.join(parts) + '.html'
 
 
+def _has_code(nb_path: Path) -> bool:
+    "Whether the notebook has a non-empty code cell (a markdown-only guide is rendered without starting a kernel)."
+    return any(c['cell_type'] == 'code' and ''.join(c['source']).strip()
+               for c in json.loads(nb_path.read_text(encoding='utf-8'))['cells'])
+
+
+def _guides() -> list[Path]:
+    "The guide notebooks in `nbs/guides/`, in sidebar order."
+    found = {p.stem: p for p in (NBS/'guides').glob('*.ipynb') if not p.name.startswith(('_', '.'))}
+    return [found[g] for g in GUIDES if g in found] + [found[g] for g in sorted(set(found) - set(GUIDES))]
+
+
+def _section(rel: str) -> str:
+    if rel == 'index': return 'Home'
+    if rel.startswith('guides/'): return 'Guides'
+    if rel.startswith('experiments/'): return 'Experiment'
+    return 'Modules'
+
+
 def pages(only=None) -> list[dict]:
-    "Every notebook page of the site, in sidebar order: the index, the module notebooks, the experiment notebook."
-    nbs = [NBS/'index.ipynb', *sorted(NBS.glob('[0-9][0-9]_*.ipynb')), NBS/'experiments'/'distill.ipynb']
+    "Every notebook page of the site, in sidebar order: the index, the guides, the module notebooks, the experiment notebook."
+    nbs = [NBS/'index.ipynb', *_guides(), *sorted(NBS.glob('[0-9][0-9]_*.ipynb')), NBS/'experiments'/'distill.ipynb']
     res = []
     for p in nbs:
         rel = p.relative_to(NBS).with_suffix('').as_posix()
-        res.append(dict(src=str(p), rel=rel, page=_page_name(rel), title=_title(p),
-                        section='Home' if rel == 'index' else 'Experiment' if rel.startswith('experiments/') else 'Modules',
-                        execute=rel not in UNEXECUTED, build=only is None or rel in only or p.stem in only))
-    if only:
-        unknown = set(only) - {q['rel'] for q in res} - {Path(q['rel']).name for q in res}
+        section = _section(rel)
+        execute = rel not in UNEXECUTED and (section != 'Guides' or _has_code(p))
+        res.append(dict(src=str(p), rel=rel, page=_page_name(rel), title=_title(p), section=section,
+                        execute=execute, build=only is None or rel in only or p.stem in only
+                                                 or (section == 'Guides' and 'guides' in only)))
+    if only:   # `--only guides` builds every guide
+        unknown = set(only) - {q['rel'] for q in res} - {Path(q['rel']).name for q in res} - {'guides'}
         if unknown: sys.exit(f"unknown page(s) {sorted(unknown)}; valid: {[q['rel'] for q in res]}")
     return res
 
@@ -130,8 +155,35 @@ def process_notebook(src: str, execute: bool) -> tuple[str, float]:
 # ---- rendering ----
 _DIRECTIVE = re.compile(r'^\s*#\|\s*([\w-]+)\s*:?\s*(.*?)\s*$')
 
-def _for_display(nbjson: str, note: str | None):
-    "The processed notebook as nbformat, with the quarto directives nbdev leaves (`echo: false`, ...) applied and removed."
+_MD_LINK = re.compile(r'(\]\()([^)\s#]+)(#[^)\s]*)?(\))')
+_IMAGE = ('.png', '.jpg', '.jpeg', '.gif', '.svg')
+
+def site_links(md: str, src, page: str, page_of: dict, reports=()) -> str:
+    """Point a markdown cell's relative links (written to work on GitHub) at the site: a notebook's link goes to its
+    page, `reports/<name>/README.md` to that report's reading page, another file under a copied report to its copy,
+    any other file in the repository to the repository's web page; absolute URLs and anchors are left as they are."""
+    from nbdev.config import get_config
+    cfg = get_config()
+    up = '../' * page.count('/')
+    def fix(m):
+        target = m.group(2)
+        if re.match(r'^[a-zA-Z][a-zA-Z0-9+.-]*:', target) or target.startswith('/'): return m.group(0)
+        path = (Path(src).parent/target).resolve()
+        try: rel = path.relative_to(REPO).as_posix()
+        except ValueError: return m.group(0)
+        r = re.fullmatch(r'reports/([^/]+)/(.+)', rel)
+        if rel in page_of: new = up + page_of[rel]
+        elif r and r[1] in reports and r[2] == 'README.md': new = f'{up}reports/{r[1]}/index.html'
+        elif r and r[1] in reports and not rel.endswith('.ipynb') and path.exists(): new = up + rel
+        elif rel.lower().endswith(_IMAGE): return m.group(0)
+        else: new = f"{cfg.git_url.rstrip('/')}/blob/{cfg.branch}/{rel}"
+        return m.group(1) + new + (m.group(3) or '') + m.group(4)
+    return _MD_LINK.sub(fix, md)
+
+
+def _for_display(nbjson: str, note: str | None, links=None):
+    """The processed notebook as nbformat, with the quarto directives nbdev leaves (`echo: false`, ...) applied and
+    removed; `links` (a function of a markdown cell's text) rewrites its links for the site."""
     import nbformat
     nb = nbformat.reads(nbjson, as_version=4)
     meta = nb.metadata.pop('asymkd_docs', {}) or {}
@@ -149,6 +201,7 @@ def _for_display(nbjson: str, note: str | None):
             if skipped: lines.insert(0, f'# not run when the docs are built (#| {skipped})')
             c.source = '\n'.join(lines)
             if not c.source.strip() and not c.outputs: continue
+        if c.cell_type == 'markdown' and links: c.source = links(c.source)
         cells.append(c)
     head = f"# {meta['title']}\n\n" if meta.get('title') else ''
     if meta.get('description'): head += f"> {meta['description']}\n"
@@ -166,7 +219,7 @@ def _nav(all_pages, reports, current: str) -> str:
         cls = ' class="current"' if href == current else ''
         return f'<li><a href="{up}{href}"{cls}>{html.escape(text)}</a></li>'
     out = [f'<nav class="asymkd-nav"><a class="site-title" href="{up}index.html">asymkd</a>']
-    for section in ('Home', 'Modules', 'Experiment'):
+    for section in ('Home', 'Guides', 'Modules', 'Experiment'):
         items = [p for p in all_pages if p['section'] == section]
         out += [f'<h4>{section}</h4><ul>'] + [a(p['page'], p['rel'] + ': ' + p['title'] if section == 'Modules'
                                                else p['title']) for p in items] + ['</ul>']
@@ -215,6 +268,7 @@ def build(out: Path, only=None, workers: int = 1) -> dict:
     all_pages = pages(only)
     reports = sorted(p.parent.name for p in REPORTS.glob('*/report.html'))
     todo = [p for p in all_pages if p['build']]
+    page_of = {Path(p['src']).relative_to(REPO).as_posix(): p['page'] for p in all_pages}
     results, timings, failed = {}, {}, {}
     ctx = get_context('spawn')   # a fresh interpreter per notebook, as nbdev_test has
     with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=ctx, max_tasks_per_child=1) as pool:
@@ -233,10 +287,13 @@ def build(out: Path, only=None, workers: int = 1) -> dict:
         if p['rel'] in failed:
             note = ('**Executing this notebook failed when the docs were built**, so it is shown unexecuted:\n\n```\n'
                     + failed[p['rel']][-3000:] + '\n```')
-        nb = _for_display(results[p['rel']], note)
+        links = functools.partial(site_links, src=p['src'], page=p['page'], page_of=page_of, reports=reports)
+        nb = _for_display(results[p['rel']], note, links)
         render(ex, nb, p['page'], p['title'], _nav(all_pages, reports, p['page']), out)
     # the executed sweep reports, and a page that lists them with their readings
     lines = ['# Reports', '', 'The executed reports of sweeps committed in `reports/`, each with the reading of its numbers.', '']
+    guide = next((p for p in all_pages if p['rel'] == 'guides/reports'), None)
+    if guide: lines[2] += f" Which question each one answers: [{guide['title']}]({guide['page']}), one line per question."
     for r in reports:
         shutil.copytree(REPORTS/r, out/'reports'/r, ignore=shutil.ignore_patterns('*.ipynb'))
         readme = REPORTS/r/'README.md'

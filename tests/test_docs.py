@@ -1,8 +1,10 @@
 """The documentation site and a sweep's report, opened in a real headless browser (Chromium driven by selenium).
 
-Builds a subset of the site with the README's command (`python docs/build.py`, here `--only index 05_spectral`:
+Builds a subset of the site with the README's command (`python docs/build.py`, here `--only index 05_spectral guides`:
 the full build executes every notebook), serves it on localhost and checks that each page rendered: its title,
-its headings, its tables, and every <img> decoded (naturalWidth > 0). The browser resolves no host but localhost,
+its headings, its tables, and every <img> decoded (naturalWidth > 0); on the guides (`nbs/guides/`), also that every
+link to the site resolves. A test without the browser checks what the README must keep: CI's test block, a figure on
+its first screen, and a working link to every guide. The browser resolves no host but localhost,
 so the pages must work offline. Without Chromium/chromedriver/selenium the tests are skipped, with the reason;
 with CI=true they fail instead.
 """
@@ -13,6 +15,23 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 CI = os.environ.get('CI', '').lower() in ('1', 'true', 'yes')
 MODULE_NBS = sorted(p.stem for p in (REPO/'nbs').glob('[0-9][0-9]_*.ipynb'))
+GUIDE_NBS = sorted((REPO/'nbs'/'guides').glob('*.ipynb'))
+BUILT = ['index', '05_spectral', 'guides']   # the subset `site` builds
+UNBUILT = {re.sub(r'^\d+[a-zA-Z0-9]*_', '', nb) + '.html' for nb in MODULE_NBS if nb not in BUILT} | {'experiments/distill.html'}
+
+
+def _markdown(nb_path):
+    "The notebook's markdown cells, joined."
+    return '\n\n'.join(''.join(c['source']) for c in json.loads(nb_path.read_text(encoding='utf-8'))['cells']
+                       if c['cell_type'] == 'markdown')
+
+
+def _md_outline(nb_path):
+    "(title, its `##` headings, how many markdown tables) of a markdown notebook, code blocks left out."
+    md = re.sub(r'(?ms)^```.*?^```', '', _markdown(nb_path))
+    title = re.search(r'(?m)^#\s+(.+)$', md).group(1).strip()
+    heads = [h.strip().replace('`', '') for h in re.findall(r'(?m)^##\s+(.+)$', md)]
+    return title, heads, len(re.findall(r'(?m)^\|[-|: ]+\|\s*$', md))
 
 
 def _no_browser(reason):
@@ -65,10 +84,10 @@ def _serve(root):
 
 @pytest.fixture(scope='module')
 def site(tmp_path_factory):
-    "The site's index and 05_spectral pages (and the committed reports), built with the README's command and served."
+    "The site's index, 05_spectral and guide pages (and the committed reports), built with the README's command and served."
     out = tmp_path_factory.mktemp('docs')/'site'
     t = time.time()
-    p = subprocess.run([sys.executable, str(REPO/'docs'/'build.py'), '--only', 'index', '05_spectral', '--out', str(out)],
+    p = subprocess.run([sys.executable, str(REPO/'docs'/'build.py'), '--only', *BUILT, '--out', str(out)],
                        cwd=REPO, capture_output=True, text=True, timeout=900)
     assert p.returncode == 0, f'docs build failed:\n{p.stdout[-3000:]}\n{p.stderr[-5000:]}'
     print(f'docs subset built in {time.time()-t:.1f} s: {(out/"build.json").read_text()}')
@@ -90,6 +109,7 @@ def _open(d, url):
         tables: Array.from(document.querySelectorAll('table')).map(t => t.innerText),
         images: Array.from(document.images).map(i => ({src: i.src.slice(0, 60), w: i.naturalWidth, h: i.naturalHeight})),
         links: Array.from(document.querySelectorAll('nav a')).map(a => a.getAttribute('href')),
+        body_links: Array.from(document.querySelectorAll('main a[href]')).map(a => a.href),
         code_inputs: Array.from(document.querySelectorAll('.jp-CodeCell .jp-InputArea')).filter(e => e.offsetParent !== null).length,
         text: document.body.innerText};""")
 
@@ -110,7 +130,61 @@ def test_index_page(browser, site):
         page_html = re.sub(r'^\d+[a-zA-Z0-9]*_', '', nb) + '.html'
         assert page_html in page['links'], f'the sidebar has no link to {page_html} ({nb})'
     assert 'experiments/distill.html' in page['links'] and 'reports.html' in page['links']
+    assert GUIDE_NBS, 'no guides in nbs/guides/'
+    for g in GUIDE_NBS: assert f'guides/{g.stem}.html' in page['links'], f'the sidebar has no link to the guide {g.name}'
     _all_images_loaded(page, 'index.html')
+
+
+@pytest.mark.parametrize('guide', [g.stem for g in GUIDE_NBS])
+def test_guide_page(browser, site, guide):
+    "Each guide is a page: the notebook's title, its sections and tables, and links that resolve inside the site."
+    out, url = site
+    title, heads, n_tables = _md_outline(REPO/'nbs'/'guides'/f'{guide}.ipynb')
+    page = _open(browser, f'{url}/guides/{guide}.html')
+    assert page['title'] == title and page['h1'] == [title], (page['title'], page['h1'], title)
+    for h in heads: assert h in page['headings'], f'guides/{guide}.html: no section {h!r}: {page["headings"]}'
+    assert len(page['tables']) == n_tables, f'guides/{guide}.html: {len(page["tables"])} tables, the notebook has {n_tables}'
+    assert '](' not in page['text'] and '| ---' not in page['text'], f'guides/{guide}.html shows raw markdown'
+    for href in page['body_links']:   # a GitHub-style link (x.ipynb, ../../reports/r/README.md) must point into the site
+        if not href.startswith(url): continue
+        path = href[len(url):].split('#')[0].lstrip('/')
+        assert not path.endswith(('.ipynb', '.md')), f'guides/{guide}.html links {path}: not a page of the site'
+        if path in UNBUILT: continue   # nbdev's link of a backticked name to a module page this subset does not build
+        assert (out/path).is_file(), f'guides/{guide}.html links {path}, which the site does not have'
+    _all_images_loaded(page, f'guides/{guide}.html')
+
+
+def test_guides_carry_what_the_readme_moved_out(browser, site):
+    "The README's bench tables, faults table and report readings live on the guide pages."
+    out, url = site
+    speed = _open(browser, f'{url}/guides/speed.html')
+    assert any('cache-build (bf16)' in t and 'eval-run' in t for t in speed['tables']), 'the CPU bench table is missing'
+    assert any('DINOv2 ViT-B/14' in t for t in speed['tables']), 'the H100 bench table is missing'
+    faults = _open(browser, f'{url}/guides/faults.html')
+    assert any('SIGKILL' in t and 'what is kept' in t for t in faults['tables']), 'the faults table is missing'
+    protocols = _open(browser, f'{url}/guides/protocols.html')
+    assert any('paper-cnn-s' in t and '7,932,880' in t for t in protocols['tables']), 'the student table is missing'
+    reports = _open(browser, f'{url}/guides/reports.html')
+    readings = {h[len(url):].split('#')[0].lstrip('/') for h in reports['body_links'] if h.startswith(url)}
+    for r in sorted(p.parent.name for p in (REPO/'reports').glob('*/README.md')):
+        if (REPO/'reports'/r/'report.html').exists():
+            assert f'reports/{r}/index.html' in readings, f'the Reports guide does not link the reading of {r}'
+
+
+def test_readme_keeps_ci_block_figure_and_guide_links():
+    "CI runs the README's second bash block; the README opens with a committed figure and links every guide."
+    readme = (REPO/'README.md').read_text(encoding='utf-8')
+    blocks = re.findall(r"^```bash\n(.*?)^```", readme, flags=re.S | re.M)   # as .ci/readme_block.py finds them
+    assert len(blocks) >= 2 and blocks[1].rstrip('\n').endswith('nbdev_test --flags slow --n_workers 1 && pytest -q tests'), \
+        f"the README's second bash block is not the test command: {blocks[1:2]}"
+    assert len(readme.splitlines()) <= 150, f'README.md has {len(readme.splitlines())} lines (at most 150)'
+    figs = re.findall(r'!\[[^\]]*\]\(([^)\s]+\.png)\)', '\n'.join(readme.splitlines()[:40]))
+    assert figs and all((REPO/f).is_file() for f in figs), f'no committed figure in the first 40 lines: {figs}'
+    links = re.findall(r'\]\(([^)\s#]+)(?:#[^)]*)?\)', readme)
+    local = [l for l in links if not re.match(r'^[a-z][a-z0-9+.-]*:', l)]
+    missing = [l for l in local if not (REPO/l).exists()]
+    assert not missing, f'README.md links files that do not exist: {missing}'
+    for g in GUIDE_NBS: assert f'nbs/guides/{g.name}' in local, f'README.md does not link the guide {g.name}'
 
 
 def test_module_page_has_api_docs(browser, site):

@@ -11,8 +11,8 @@ from .core import AsymkdError, check_choice
 
 # %% auto #0
 __all__ = ['as_matrix', 'center', 'l2_normalize', 'singular_spectrum', 'effective_rank', 'dims_for_variance',
-           'subspace_alignment', 'spectral_summary', 'paper_singular_values', 'paper_effective_rank',
-           'paper_dims_for_variance']
+           'subspace_alignment', 'rankme', 'alpha_req', 'as_views', 'lidar_matrix', 'lidar', 'spectral_summary',
+           'paper_singular_values', 'paper_effective_rank', 'paper_dims_for_variance']
 
 # %% ../nbs/05_spectral.ipynb #fa987afc
 def as_matrix(z, # N×D embeddings: a torch tensor (any float dtype, any device) or a NumPy array
@@ -44,10 +44,11 @@ def l2_normalize(z, # N×D embeddings (tensor or array)
 # %% ../nbs/05_spectral.ipynb #0b8e9ef6
 def singular_spectrum(z, # N×D embeddings (tensor or array)
                       method:str='auto', # 'cov' (D×D eigendecomposition), 'svd', or 'auto' (cov when N ≥ 4·D)
+                      centered:bool=True, # False: of `z` itself (RankMe's convention), not of `z` minus its mean
                      ) -> torch.Tensor:
     "Normalized squared singular values of centered `z`: float64, descending, summing to 1, length min(N, D)."
     check_choice(method, ('auto', 'cov', 'svd'), 'spectrum method')
-    zc = center(z)
+    zc = center(z) if centered else as_matrix(z)
     n, d = zc.shape
     if method == 'cov' or (method == 'auto' and n >= 4*d): s2 = torch.linalg.eigvalsh(zc.T @ zc).flip(0)[:min(n, d)]
     else: s2 = torch.linalg.svdvals(zc)**2
@@ -105,15 +106,97 @@ def subspace_alignment(z_student, # N×D student embeddings (tensor or array)
     captured = ((zs @ v)**2).sum(0).cumsum(0) / total
     return {int(k): captured[k-1].clamp(0, 1).item() for k in ks}
 
+# %% ../nbs/05_spectral.ipynb #a5f5eb9e
+def _smoothed_entropy_rank(w:torch.Tensor, # non-negative weights (singular values or eigenvalues)
+                           eps:float=1e-7, # added to every normalized weight, as RankMe and LiDAR define it
+                          ) -> float:
+    "exp(−Σ p log p) with p = w/Σw + ε: the entropy rank shared by RankMe and LiDAR."
+    p = w.double().cpu() / w.sum() + eps
+    return math.exp(-(p * p.log()).sum().item())
+
+# %% ../nbs/05_spectral.ipynb #5b3e811e
+def rankme(z, # N×D embeddings (tensor or array), taken as they are: not centered
+           eps:float=1e-7, # added to every normalized singular value (Garrido et al., 2023)
+          ) -> float:
+    "RankMe (Garrido et al., 2023): exp of the entropy of σ_k/Σσ + ε over the singular values of uncentered `z`."
+    return _smoothed_entropy_rank(singular_spectrum(z, centered=False).sqrt(), eps)
+
+# %% ../nbs/05_spectral.ipynb #30ad59ad
+def _power_law_fit(spectrum:torch.Tensor, # eigenvalues λ, descending
+                   positions:np.ndarray, # 0-based positions to fit (rank k = position + 1)
+                  ) -> tuple:
+    "(α, b): the 1/k-weighted least-squares fit log λ_k ≈ b − α log k at `positions`."
+    k = torch.as_tensor(positions + 1, dtype=torch.float64)
+    x, w = torch.stack([-k.log(), torch.ones_like(k)], 1), (1 / k)[:, None]
+    y = spectrum[torch.as_tensor(positions)].log()[:, None]
+    alpha, b = torch.linalg.solve(x.T @ (w * x), (w * x).T @ y).flatten().tolist()
+    return alpha, b
+
+# %% ../nbs/05_spectral.ipynb #9e42a17a
+def _power_law_r2(spectrum:torch.Tensor, positions:np.ndarray, alpha:float, b:float) -> float:
+    "R² of log λ_k against the fit b − α log k at `positions` (unweighted)."
+    y = spectrum[torch.as_tensor(positions)].log()
+    pred = b - alpha * torch.as_tensor(positions + 1, dtype=torch.float64).log()
+    return float(1 - ((y - pred)**2).sum() / ((y - y.mean())**2).sum())
+
+# %% ../nbs/05_spectral.ipynb #e7846d08
+def alpha_req(z, # N×D embeddings (tensor or array)
+              fit_range=range(10, 100), # 0-based positions in the spectrum to fit: ranks k = 11..100 by default
+             ) -> dict:
+    "α-ReQ (Agrawal et al., 2022): {'alpha', 'r2'} of the power law λ_k ∝ k^-α fit to the centered eigenspectrum of `z`."
+    lam, pos = singular_spectrum(z), np.asarray(list(fit_range), dtype=np.int64)
+    nonzero = int((lam > 0).sum())
+    if len(pos) < 2 or pos.min() < 0 or pos.max() >= nonzero:
+        raise AsymkdError(f"fit_range must hold at least 2 positions within 0..{nonzero - 1} (the non-zero eigenvalues of z), got {fit_range}; "
+                          "pass a shorter range or more samples and dimensions")
+    alpha, b = _power_law_fit(lam, pos)
+    return dict(alpha=alpha, r2=_power_law_r2(lam, pos, alpha, b))
+
+# %% ../nbs/05_spectral.ipynb #b25aaeb8
+def as_views(z_views, # N×K×D embeddings: K views of each of N images (tensor or array)
+             name:str='z_views', # what to call it in error messages
+            ) -> torch.Tensor:
+    "`z_views` as a float64 N×K×D tensor, checked: N ≥ 2 images, K ≥ 2 views each, finite values."
+    z = torch.from_numpy(np.asarray(z_views)) if not isinstance(z_views, torch.Tensor) else z_views.detach()
+    if z.ndim != 3 or z.shape[0] < 2 or z.shape[1] < 2:
+        raise AsymkdError(f"{name} must be N×K×D (N ≥ 2 images, K ≥ 2 views of each), got shape {tuple(z.shape)}")
+    return as_matrix(z.flatten(0, 1), name).view(z.shape)
+
+# %% ../nbs/05_spectral.ipynb #0269a879
+def _inv_sqrt(m:torch.Tensor) -> torch.Tensor:
+    "M^(-1/2) of a symmetric positive-definite matrix, from its eigendecomposition."
+    lam, v = torch.linalg.eigh(m)
+    return (v * lam.rsqrt()) @ v.T
+
+# %% ../nbs/05_spectral.ipynb #103fb4d5
+def lidar_matrix(z_views, # N×K×D embeddings: K views of each of N images
+                 delta:float=1e-6, # ridge added to the within-image covariance
+                ) -> torch.Tensor:
+    "Σ_w^(-1/2) Σ_b Σ_w^(-1/2) of `z_views` (D×D, float64): between-image covariance whitened by within-image + δI."
+    z = as_views(z_views); n, k, d = z.shape
+    means = z.mean(1)
+    between, within = center(means), (z - means[:, None]).flatten(0, 1)
+    w = _inv_sqrt(within.T @ within / (n * k) + delta * torch.eye(d, dtype=z.dtype, device=z.device))
+    return w @ (between.T @ between / n) @ w
+
+# %% ../nbs/05_spectral.ipynb #9e294f04
+def lidar(z_views, # N×K×D embeddings: K augmented views of each of N images
+          delta:float=1e-6, # ridge added to the within-image covariance (Thilak et al., 2023)
+          eps:float=1e-7, # added to every normalized eigenvalue
+         ) -> float:
+    "LiDAR (Thilak et al., 2023): the smoothed entropy rank of the eigenvalues of `lidar_matrix(z_views, delta)`."
+    return _smoothed_entropy_rank(torch.linalg.eigvalsh(lidar_matrix(z_views, delta)).clamp_min(0), eps)
+
 # %% ../nbs/05_spectral.ipynb #10f16113
 def spectral_summary(z, # N×D embeddings (tensor or array); pass `l2_normalize(z)` for the headline numbers
                     ) -> dict:
-    "effective_rank, effective_rank_rankme, dims_90, n and d of `z`, from one spectrum."
+    "effective_rank, effective_rank_rankme, dims_90, rankme, alpha and alpha_r2 (α-ReQ), n and d of `z`."
     z = as_matrix(z)
     p = singular_spectrum(z)
     q = p.sqrt() / p.sqrt().sum()
-    return dict(effective_rank=_entropy_exp(p), effective_rank_rankme=_entropy_exp(q),
-                dims_90=dims_for_variance(z, 0.9), n=int(z.shape[0]), d=int(z.shape[1]))
+    fit = alpha_req(z) if int((p > 0).sum()) >= 100 else dict(alpha=None, r2=None)  # the default fit needs 100 eigenvalues
+    return dict(effective_rank=_entropy_exp(p), effective_rank_rankme=_entropy_exp(q), dims_90=dims_for_variance(z, 0.9),
+                rankme=rankme(z), alpha=fit['alpha'], alpha_r2=fit['r2'], n=int(z.shape[0]), d=int(z.shape[1]))
 
 # %% ../nbs/05_spectral.ipynb #d3075bfa
 def paper_singular_values(z, # N×D embeddings (tensor or array), in the order the paper used (natural test order)

@@ -13,24 +13,25 @@ from torch import nn
 import torch.nn.functional as F
 from .core import (AsymkdError, check_choice, atomic_write_json, stable_hash, resolve_device, expand_shared,
                          Store, provenance, PROTOCOLS, protocol_values, bf16_is_native, resolve_precision)
-from .data import ImageData, load_dataset, stratified_indices, noisy_images, input_noise, to_float, View, check_dataset
+from .data import ImageData, load_dataset, stratified_indices, noisy_images, input_noise, to_float, View, check_dataset, apply_view
 from .teachers import (Teacher, create_teacher, TeacherCache, check_teacher, resize_images, TEACHER_PRECISIONS,
                              resolve_teacher_precision)
 from .students import create_student, count_parameters, check_student, student_input_kind, STUDENTS
-from .spectral import subspace_alignment, l2_normalize, spectral_summary
+from .spectral import subspace_alignment, l2_normalize, spectral_summary, lidar
 from .evaluation import (embed, describe_embeddings, noise_robustness, linear_cka, infonce_mi, paper_block,
                                NOISE_SIGMAS)
 from .losses import get_objective
 from .train import TrainSettings, distill, validate_train_settings, read_checkpoint, PRECISIONS, TrainingDiverged
 
 # %% auto #0
-__all__ = ['PROBE_PRECISIONS', 'PROTOCOL_CHOICES', 'INFONCE_ONLY', 'CONFIG_SCHEMA', 'Config', 'config_from_dict',
+__all__ = ['PROBE_PRECISIONS', 'PROTOCOL_CHOICES', 'INFONCE_ONLY', 'CONFIG_SCHEMA', 'LIDAR_VIEWS', 'Config', 'config_from_dict',
            'validate_config', 'resolve_config', 'config_hash', 'run_id', 'config_record', 'RunFolder', 'RunData',
-           'load_run_data', 'StudentInput', 'TeacherOutputs', 'noise_spaces', 'probe_dtype', 'teacher_metrics_key',
-           'model_block', 'paper_order', 'paper_model_block', 'teacher_metric_block', 'teacher_outputs', 'Prepared',
-           'prepare', 'make_student', 'student_input', 'encoder', 'dynamics_probe', 'train_student',
-           'embed_input_noise', 'student_embeddings', 'evaluate', 'record', 'PhaseTimer', 'RunWarnings', 'peak_memory',
-           'out_of_memory_message', 'slow_bf16_fields', 'run_experiment', 'load_student', 'reevaluate']
+           'load_run_data', 'StudentInput', 'TeacherOutputs', 'noise_spaces', 'lidar_views', 'probe_dtype',
+           'teacher_metrics_key', 'model_block', 'paper_order', 'paper_model_block', 'views_lidar',
+           'teacher_metric_block', 'teacher_outputs', 'Prepared', 'prepare', 'make_student', 'student_input', 'encoder',
+           'dynamics_probe', 'train_student', 'embed_input_noise', 'student_embeddings', 'student_lidar', 'evaluate',
+           'record', 'PhaseTimer', 'RunWarnings', 'peak_memory', 'out_of_memory_message', 'slow_bf16_fields',
+           'run_experiment', 'load_student', 'reevaluate']
 
 # %% ../nbs/08_experiment.ipynb #529f503c
 @dataclass
@@ -317,6 +318,7 @@ class TeacherOutputs:
     noisy: dict # noise space → {σ: embeddings of the noise subset under that noise} (σ = 0: clean)
     metrics: dict # the teacher's own metric block
     student_input: StudentInput # the teacher's input transform (what the student sees under student_input='teacher')
+    views: torch.Tensor|None = None # N×K×D embeddings of the LiDAR views (`lidar_views`), or None
 
 # %% ../nbs/08_experiment.ipynb #7dcf661f
 def noise_spaces(c:Config) -> list:
@@ -335,6 +337,15 @@ def _targets(c:Config, teacher:Teacher, cache:TeacherCache, train:ImageData, pro
     rec = cache.get_record(teacher, train, View.crop_flip(c.teacher_views, seed=c.subset_seed), precision=precision, progress=progress)
     return rec.embeddings, rec.params
 
+# %% ../nbs/08_experiment.ipynb #d5382a03
+LIDAR_VIEWS = 8  # crop-flip views per image for LiDAR
+
+def lidar_views(c:Config, data:RunData) -> tuple|None:
+    "(images, view) that LiDAR is measured on: the dynamics subset of the test images under K crop-flips; None without one."
+    if c.dynamics_subset is None: return None
+    images = data.test.subset(stratified_indices(data.test.labels, c.dynamics_subset, c.subset_seed))
+    return images, View.crop_flip(LIDAR_VIEWS, seed=c.subset_seed)
+
 # %% ../nbs/08_experiment.ipynb #366d91da
 def probe_dtype(c:Config, device=None) -> torch.dtype:
     "The dtype the probes and kNN of run `c` use on `device` (None: the CPU)."
@@ -342,17 +353,18 @@ def probe_dtype(c:Config, device=None) -> torch.dtype:
     return torch.float64 if device is None or torch.device(device).type == 'cpu' else torch.float32
 
 # %% ../nbs/08_experiment.ipynb #3e406d38
-_TEACHER_METRICS_FORMAT = 4  # bump whenever the teacher block changes shape
+_TEACHER_METRICS_FORMAT = 5  # bump whenever the teacher block changes shape
 
 def teacher_metrics_key(c:Config, teacher:Teacher, cache:TeacherCache, data:RunData, device=None) -> str:
     "The store key of the teacher's metrics on run `c`'s subsets: a hash of its embeddings' cache keys and the metric settings."
     import asymkd
     key = lambda d, v=View.clean(): cache.key(teacher, d, v, precision=resolve_teacher_precision(c.teacher_precision, teacher.device))
+    lv = lidar_views(c, data)
     noise = {sp: [key(data.noise, _noise_view(sp, s, c.noise_seed)) for s in c.noise_sigmas] for sp in noise_spaces(c)}
     return stable_hash(dict(format=_TEACHER_METRICS_FORMAT, asymkd=asymkd.__version__, test=key(data.test), probe=key(data.probe),
                             train=key(data.train) if c.paper_metrics else None, noise=noise, knn_k=c.knn_k,
                             uniformity_seed=c.subset_seed, paper_metrics=c.paper_metrics, noise_space=c.noise_space,
-                            probe_dtype=str(probe_dtype(c, device))))
+                            probe_dtype=str(probe_dtype(c, device)), lidar=None if lv is None else key(*lv)))
 
 # %% ../nbs/08_experiment.ipynb #9ba5e234
 def model_block(c:Config, test, probe, y_probe, y_test, noisy:dict, y_noise, device=None) -> tuple:
@@ -382,11 +394,19 @@ def paper_model_block(c:Config, test, train, y_train, y_test, noisy:dict, y_nois
         teacher_test = None if teacher_test is None else teacher_test[order]
     return paper_block(test, teacher_test, train, y_train, y_test, noisy['input'], y_noise=y_noise)
 
+# %% ../nbs/08_experiment.ipynb #7c9b7302
+def views_lidar(views:torch.Tensor|None, # N×K×D embeddings of K views of N images, or None
+               ) -> float|None:
+    "LiDAR of L2-normalized `views` (None for None), as every headline number is taken on normalized embeddings."
+    return None if views is None else lidar(l2_normalize(views.flatten(0, 1)).view(views.shape))
+
 # %% ../nbs/08_experiment.ipynb #cc012329
-def teacher_metric_block(c:Config, teacher:Teacher, data:RunData, train, test, probe, noisy:dict, device=None) -> dict:
+def teacher_metric_block(c:Config, teacher:Teacher, data:RunData, train, test, probe, noisy:dict, device=None,
+                         views:torch.Tensor|None=None, # N×K×D embeddings of the LiDAR views, or None
+                        ) -> dict:
     "The teacher's metrics from its embeddings: the same block as a student's, its size and spec, and its `paper` block."
     block, _ = model_block(c, test, probe, data.probe.labels, data.test.labels, noisy, data.noise.labels, device)
-    block.update(params=count_parameters(teacher), embed_dim=int(teacher.embed_dim), spec=c.teacher)
+    block.update(params=count_parameters(teacher), embed_dim=int(teacher.embed_dim), spec=c.teacher, lidar=views_lidar(views))
     if c.paper_metrics: block['paper'] = paper_model_block(c, test, train, data.train.labels, data.test.labels, noisy, data.noise.labels)
     return block
 
@@ -407,14 +427,15 @@ def teacher_outputs(c:Config, # the run's config
     train = targets if crop_params is None else get(data.train)
     test, probe = get(data.test), get(data.probe)
     noisy = {sp: {float(s): get(data.noise, _noise_view(sp, s, c.noise_seed)) for s in c.noise_sigmas} for sp in noise_spaces(c)}
+    views = None if (lv := lidar_views(c, data)) is None else get(*lv)
     store = Store(cache.root/'metrics', 'teacher metrics')
     key = teacher_metrics_key(c, teacher, cache, data, device)
     metrics = (store.get_json(key) or (None,))[0]
     if metrics is None:
-        metrics = teacher_metric_block(c, teacher, data, train, test, probe, noisy, device)
+        metrics = teacher_metric_block(c, teacher, data, train, test, probe, noisy, device, views)
         store.put_json(key, metrics)
     return TeacherOutputs(c.teacher, int(teacher.embed_dim), targets.to(device), None if crop_params is None else crop_params.to(device),
-                          train, test, probe, noisy, metrics, StudentInput.of(teacher).to(device))
+                          train, test, probe, noisy, metrics, StudentInput.of(teacher).to(device), views)
 
 # %% ../nbs/08_experiment.ipynb #95cdff0f
 @dataclass
@@ -453,7 +474,7 @@ def encoder(c:Config, p:Prepared, student:nn.Module) -> nn.Module:
 
 # %% ../nbs/08_experiment.ipynb #549d6620
 def dynamics_probe(c:Config, p:Prepared, device) -> Callable|None:
-    "student → {effective_rank, dims_90, n, d, alignment} of the dynamics subset; None when `dynamics_subset` is None."
+    "student → {effective_rank, dims_90, rankme, alpha, n, d, alignment} of the dynamics subset; None when `dynamics_subset` is None."
     if c.dynamics_subset is None: return None
     idx = stratified_indices(p.data.test.labels, c.dynamics_subset, c.subset_seed)
     images, zt = p.data.test.images[idx.to(p.data.test.device)], l2_normalize(p.teacher.test[idx])
@@ -461,7 +482,8 @@ def dynamics_probe(c:Config, p:Prepared, device) -> Callable|None:
     def measure(student):
         zs = l2_normalize(embed(encoder(c, p, student), images, device=device, precision=c.eval_precision))
         summary = spectral_summary(zs)
-        return dict(effective_rank=summary['effective_rank'], dims_90=summary['dims_90'], n=summary['n'], d=summary['d'],
+        return dict(effective_rank=summary['effective_rank'], dims_90=summary['dims_90'], rankme=summary['rankme'],
+                    alpha=summary['alpha'], n=summary['n'], d=summary['d'],
                     alignment={str(k): float(v) for k, v in subspace_alignment(zs, zt, ks).items()})
     return measure
 
@@ -514,6 +536,14 @@ def student_embeddings(c:Config, p:Prepared, student:nn.Module, device) -> dict:
     if c.paper_metrics: out['train'] = probe if p.data.probe is p.data.train else emb(p.data.train.images)
     return out
 
+# %% ../nbs/08_experiment.ipynb #441cc20c
+def student_lidar(c:Config, p:Prepared, student:nn.Module, device) -> float|None:
+    "The student's LiDAR on the teacher's LiDAR views (the same crop-flips of the same images), or None without them."
+    if (lv := lidar_views(c, p.data)) is None: return None
+    views, _ = apply_view(*lv)
+    z = embed(encoder(c, p, student), views.flatten(0, 1), device=device, precision=c.eval_precision)
+    return views_lidar(z.view(*views.shape[:2], -1))
+
 # %% ../nbs/08_experiment.ipynb #0e032365
 def _stored_order_mi(labels, mi:Callable) -> dict:
     "The MI proxy over batches in the test set's stored order (a diagnostic), warning when that order is sorted by class."
@@ -527,14 +557,16 @@ def evaluate(c:Config, p:Prepared, student:nn.Module, device) -> dict:
     "Step 4: every metric of the trained student, beside its teacher's: the body of `metrics.json`."
     z, d = student_embeddings(c, p, student, device), p.data
     s_block, _ = model_block(c, z['test'], z['probe'], d.probe.labels, d.test.labels, z['noisy'], d.noise.labels, device)
-    s_block.update(params=count_parameters(student), feature_dim=int(student.feature_dim), embed_dim=p.teacher.embed_dim)
+    s_block.update(params=count_parameters(student), feature_dim=int(student.feature_dim), embed_dim=p.teacher.embed_dim,
+                   lidar=student_lidar(c, p, student, device))
     zs, zt = l2_normalize(z['test']), l2_normalize(p.teacher.test)
     ks = [k for k in c.alignment_ks if k <= zs.shape[1]]
     mi = lambda seed: dict(infonce_mi(zs, zt, temperature=c.mi_temperature, batch_size=min(c.mi_batch, len(zs)), permute_seed=seed))
     out = dict(config_hash=config_hash(c), run_id=run_id(c), student=s_block, teacher=p.teacher.metrics,
                alignment={str(k): float(v) for k, v in subspace_alignment(zs, zt, ks).items()},
                mi=mi(c.subset_seed),
-               cka=float(linear_cka(zs, zt)), n_train=len(d.train), n_test=len(d.test), n_noise=len(d.noise), n_probe=len(d.probe))
+               cka=float(linear_cka(zs, zt)), n_train=len(d.train), n_test=len(d.test), n_noise=len(d.noise), n_probe=len(d.probe),
+               n_lidar=None if (lv := lidar_views(c, d)) is None else len(lv[0]))
     if c.mi_batching == 'natural': out['mi_stored_order'] = _stored_order_mi(d.test.labels, mi)
     if c.paper_metrics:
         block = paper_model_block(c, z['test'], z['train'], d.train.labels, d.test.labels, z['noisy'], d.noise.labels, p.teacher.test)

@@ -12,13 +12,14 @@ from .core import AsymkdError, atomic_write_bytes, check_choice, execute_noteboo
 from .experiment import Config, RunFolder, INFONCE_ONLY
 
 # %% auto #0
-__all__ = ['BOOKKEEPING', 'VERDICT_WORDS', 'WALK_HEADLINES', 'plot_run_spectra', 'plot_run_noise', 'flatten', 'config_defaults',
-           'collect_runs', 'cell_fields', 'hashable', 'group_runs', 'varying_fields', 'shown_fields', 'cell_label',
-           'mean_std', 'fmt_mean_std', 'summary_table', 'to_markdown', 'write_table', 'welch_p', 'published_numbers',
-           'paper_rank', 'paper_summary', 'measured_cells', 'welch_summary', 'detectable_difference', 'verdict',
-           'comparability', 'compare_published', 'size_claims', 'done_runs', 'students_by_size', 'fig_alignment',
-           'fig_information', 'fig_noise', 'fig_spectra', 'fig_dynamics', 'rank_change', 'convergence_table',
-           'infonce_ablation', 'welch_contrast', 'walk_table', 'fig_infonce_ablation', 'report_html', 'execute_report']
+__all__ = ['BOOKKEEPING', 'VERDICT_WORDS', 'COLLAPSE_METRICS', 'WALK_HEADLINES', 'plot_run_spectra', 'plot_run_noise', 'flatten',
+           'config_defaults', 'collect_runs', 'cell_fields', 'hashable', 'group_runs', 'varying_fields', 'shown_fields',
+           'cell_label', 'mean_std', 'fmt_mean_std', 'summary_table', 'to_markdown', 'write_table', 'welch_p',
+           'published_numbers', 'paper_rank', 'paper_summary', 'measured_cells', 'welch_summary',
+           'detectable_difference', 'verdict', 'comparability', 'compare_published', 'size_claims', 'done_runs',
+           'students_by_size', 'fig_alignment', 'fig_information', 'fig_noise', 'fig_spectra', 'fig_collapse',
+           'fig_dynamics', 'rank_change', 'convergence_table', 'infonce_ablation', 'welch_contrast', 'walk_table',
+           'fig_infonce_ablation', 'report_html', 'execute_report']
 
 # %% ../nbs/10_report.ipynb #a522be6e
 def plot_run_spectra(metrics:dict, # a run's metrics.json
@@ -551,6 +552,31 @@ def fig_spectra(rows:list, # rows from `collect_runs`
     ax.set(xlabel='component', ylabel='fraction of variance',
            title=f"singular spectra (centered, L2-normalized; N = {done[0].get('student.n')}, D = {done[0].get('student.d')})")
     ax.legend(frameon=False); fig.tight_layout(); return fig
+
+# %% ../nbs/10_report.ipynb #2bab4757
+COLLAPSE_METRICS = {'effective_rank': 'effective rank', 'rankme': 'RankMe (uncentered)', 'lidar': 'LiDAR (8 crop-flips)',
+                    'alpha': 'α-ReQ (higher: faster decay)'}
+
+def fig_collapse(rows:list, # rows from `collect_runs`
+                 metrics:dict=COLLAPSE_METRICS, # student/teacher block key → panel title
+                ):
+    "One panel per collapse metric: per cell the seeds and their mean ± std, the teacher dashed; None when no run has them."
+    runs = [r for r in done_runs(rows) if r.get('student.rankme') is not None]
+    if not runs: return None
+    cells, fields = list(group_runs(runs).values()), varying_fields(runs)
+    fig, axes = plt.subplots(1, len(metrics), figsize=(3.1 * len(metrics), 3.4), squeeze=False)
+    for ax, (key, title) in zip(axes[0], metrics.items()):
+        for i, cell in enumerate(cells):
+            v = [r[f'student.{key}'] for r in cell if r.get(f'student.{key}') is not None]
+            if not v: continue
+            mean, std, _ = mean_std(v)
+            ax.plot([i] * len(v), v, '.', color=f'C{i % 10}', alpha=0.5)
+            ax.errorbar([i], [mean], yerr=None if math.isnan(std) else [std], fmt='o', color=f'C{i % 10}', capsize=3)
+        if t := [r[f'teacher.{key}'] for r in runs if r.get(f'teacher.{key}') is not None]:
+            ax.axhline(np.mean(t), color='k', ls='--', lw=1, label='teacher')
+        ax.set_xticks(range(len(cells)), [cell_label(c[0], fields) for c in cells], rotation=30, ha='right', fontsize=8)
+        ax.set_title(title, fontsize=10)
+    axes[0][0].legend(frameon=False, fontsize=8); fig.tight_layout(); return fig
 
 # %% ../nbs/10_report.ipynb #57e20cae
 def fig_dynamics(rows:list, # rows from `collect_runs`

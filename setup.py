@@ -18,6 +18,7 @@ py_versions = '3.10 3.11 3.12 3.13'.split()
 requirements = shlex.split(cfg.get('requirements', ''))
 dev_requirements = shlex.split(cfg.get('dev_requirements', ''))
 ray_requirements = shlex.split(cfg.get('ray_requirements', 'ray[default]'))
+tracker_requirements = {'tensorboard': ['tensorboard'], 'mlflow': ['mlflow-skinny'], 'wandb': ['wandb']}  # experiment trackers, each optional
 min_python = cfg['min_python']
 lic = licenses.get(cfg['license'].lower(), (cfg['license'], None))
 
@@ -34,7 +35,7 @@ setuptools.setup(
     include_package_data=True,
     package_data={'asymkd': ['resources/*', 'resources/**/*']},
     install_requires=requirements,
-    extras_require={'dev': dev_requirements, 'ray': ray_requirements},
+    extras_require={'dev': dev_requirements, 'ray': ray_requirements, **tracker_requirements},
     dependency_links=cfg.get('dep_links', '').split(),
     python_requires='>=' + min_python,
     long_description=open('README.md', encoding='utf-8').read(),

@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_experiment.ipynb #c76606ef
 from __future__ import annotations
-import dataclasses, json, math, os, platform, resource, time, warnings
+import dataclasses, importlib.util, json, math, os, platform, resource, time, warnings
 from dataclasses import dataclass, asdict, fields
 from pathlib import Path
 from typing import Callable
@@ -12,7 +12,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 from .core import (AsymkdError, check_choice, atomic_write_json, stable_hash, resolve_device, expand_shared,
-                         Store, provenance, PROTOCOLS, protocol_values, bf16_is_native, resolve_precision)
+                         Store, provenance, PROTOCOLS, protocol_values, bf16_is_native, resolve_precision, Registry)
 from .data import ImageData, load_dataset, stratified_indices, noisy_images, input_noise, to_float, View, check_dataset, apply_view
 from .teachers import (Teacher, create_teacher, TeacherCache, check_teacher, resize_images, TEACHER_PRECISIONS,
                              resolve_teacher_precision)
@@ -24,14 +24,15 @@ from .losses import get_objective
 from .train import TrainSettings, distill, validate_train_settings, read_checkpoint, PRECISIONS, TrainingDiverged
 
 # %% auto #0
-__all__ = ['PROBE_PRECISIONS', 'PROTOCOL_CHOICES', 'INFONCE_ONLY', 'CONFIG_SCHEMA', 'LIDAR_VIEWS', 'Config', 'config_from_dict',
-           'validate_config', 'resolve_config', 'config_hash', 'run_id', 'config_record', 'RunFolder', 'RunData',
-           'load_run_data', 'StudentInput', 'TeacherOutputs', 'noise_spaces', 'lidar_views', 'probe_dtype',
-           'teacher_metrics_key', 'model_block', 'paper_order', 'paper_model_block', 'views_lidar',
-           'teacher_metric_block', 'teacher_outputs', 'Prepared', 'prepare', 'make_student', 'student_input', 'encoder',
-           'dynamics_probe', 'train_student', 'embed_input_noise', 'student_embeddings', 'student_lidar', 'evaluate',
-           'record', 'PhaseTimer', 'RunWarnings', 'peak_memory', 'out_of_memory_message', 'slow_bf16_fields',
-           'run_experiment', 'load_student', 'reevaluate']
+__all__ = ['PROBE_PRECISIONS', 'PROTOCOL_CHOICES', 'TRACKERS', 'INFONCE_ONLY', 'CONFIG_SCHEMA', 'LIDAR_VIEWS', 'Config',
+           'config_from_dict', 'Tracker', 'check_tracker', 'numeric_leaves', 'TensorBoardTracker', 'MLflowTracker',
+           'WandbTracker', 'SafeTracker', 'open_tracker', 'validate_config', 'resolve_config', 'config_hash', 'run_id',
+           'config_record', 'RunFolder', 'RunData', 'load_run_data', 'StudentInput', 'TeacherOutputs', 'noise_spaces',
+           'lidar_views', 'probe_dtype', 'teacher_metrics_key', 'model_block', 'paper_order', 'paper_model_block',
+           'views_lidar', 'teacher_metric_block', 'teacher_outputs', 'Prepared', 'prepare', 'make_student',
+           'student_input', 'encoder', 'dynamics_probe', 'train_student', 'embed_input_noise', 'student_embeddings',
+           'student_lidar', 'evaluate', 'record', 'PhaseTimer', 'RunWarnings', 'peak_memory', 'out_of_memory_message',
+           'slow_bf16_fields', 'run_experiment', 'load_student', 'reevaluate']
 
 # %% ../nbs/08_experiment.ipynb #529f503c
 @dataclass
@@ -69,6 +70,7 @@ class Config(TrainSettings):
     teacher_seed:int=0 # seeds a random-init teacher's weights (pretrained ones ignore it)
     dynamics_subset:int|None=500 # stratified test images whose spectra are traced after every epoch (None: no trace)
     label:str='' # a name for the cell, shown by reports (changes nothing else)
+    tracker:str='none' # log the run to an experiment tracker: 'none', 'tensorboard', 'mlflow', 'wandb' (offline), or a registered one
 
 # %% ../nbs/08_experiment.ipynb #44e79d73
 def _number(name:str, value:str, integer:bool):
@@ -127,6 +129,120 @@ def _check_protocol_fields(c:Config):
                           f"paper-cnn-*) or student_input='native'")
     if c.dynamics_subset is not None and c.dynamics_subset < 2: raise AsymkdError(f"dynamics_subset must be >= 2 or None, got {c.dynamics_subset}")
 
+# %% ../nbs/08_experiment.ipynb #1817c8a5
+class Tracker:
+    "What a tracker implements: it is built with the run's name, group, config and folder; then gets each epoch and the final numbers."
+    requires:str|None = None  # the module it imports, checked before any compute
+
+    def __init__(self, run_name:str, # the run id
+                 group:str, # the sweep folder's name: the runs of one sweep
+                 config:dict, # the run's config fields
+                 folder:Path, # where this tracker writes (under the sweep folder)
+                ): pass
+    def log_epoch(self, step:int, values:dict): "Log one epoch's numbers (flat name → float) at optimizer step `step`."
+    def log_final(self, values:dict): "Log the run's final metrics (flat name → float)."
+    def close(self): "Flush and close."
+
+# %% ../nbs/08_experiment.ipynb #ec230c38
+TRACKERS = Registry('tracker', r'[a-z][a-z0-9_-]*', "lower-case letters, digits, '-' and '_'")
+
+def check_tracker(name:str) -> str:
+    "`name` if it is 'none' or a registered tracker whose package is installed, else an `AsymkdError` saying what to do."
+    if name == 'none': return name
+    if name not in TRACKERS: raise AsymkdError(f"unknown tracker {name!r}; valid: none, {', '.join(TRACKERS)}")
+    need = TRACKERS.get(name).requires
+    if need and importlib.util.find_spec(need) is None:
+        raise AsymkdError(f"tracker {name!r} needs the {need} package: pip install {need} (or asymkd[{name}])")
+    return name
+
+# %% ../nbs/08_experiment.ipynb #3b767214
+def numeric_leaves(d:dict, # a nested dict, e.g. a metrics.json or an epoch record
+                   prefix:str='', # put before every name
+                  ) -> dict:
+    "The finite int and float leaves of `d` as one flat dict with '/'-joined names (lists and text left out)."
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict): out.update(numeric_leaves(v, f'{prefix}{k}/'))
+        elif isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v): out[f'{prefix}{k}'] = float(v)
+    return out
+
+# %% ../nbs/08_experiment.ipynb #0c86ca1a
+@TRACKERS.register('tensorboard')
+class TensorBoardTracker(Tracker):
+    "Event files under `<folder>/<run id>`: scalars `train/<name>` per step, `final/<name>`, and the config as text."
+    requires = 'tensorboard'
+    def __init__(self, run_name, group, config, folder):
+        from torch.utils.tensorboard import SummaryWriter
+        self.writer = SummaryWriter(log_dir=str(Path(folder)/run_name))
+        self.writer.add_text('config', '    ' + json.dumps(config, indent=1, default=str).replace('\n', '\n    '))
+    def log_epoch(self, step, values):
+        for k, v in values.items(): self.writer.add_scalar(f'train/{k}', v, step)
+    def log_final(self, values):
+        for k, v in values.items(): self.writer.add_scalar(f'final/{k}', v, 0)
+    def close(self): self.writer.close()
+
+# %% ../nbs/08_experiment.ipynb #856ed246
+@TRACKERS.register('mlflow')
+class MLflowTracker(Tracker):
+    "An MLflow run in the local file store `<folder>`: experiment = the sweep, run name = the run id, params = the config."
+    requires = 'mlflow'
+    def __init__(self, run_name, group, config, folder):
+        import mlflow
+        self.client = mlflow.MlflowClient(tracking_uri=Path(folder).resolve().as_uri())
+        exp = self.client.get_experiment_by_name(group)
+        self.run = self.client.create_run(exp.experiment_id if exp else self.client.create_experiment(group), run_name=run_name).info.run_id
+        params = [mlflow.entities.Param(k, str(v)[:500]) for k, v in config.items()]
+        for i in range(0, len(params), 100): self.client.log_batch(self.run, params=params[i:i + 100])
+    def _log(self, values, step):
+        from mlflow.entities import Metric
+        ms, now = [Metric(k.replace('/', '.'), v, int(time.time() * 1000), step) for k, v in values.items()], int(time.time() * 1000)
+        for i in range(0, len(ms), 500): self.client.log_batch(self.run, metrics=ms[i:i + 500])
+    def log_epoch(self, step, values): self._log(values, step)
+    def log_final(self, values): self._log({f'final/{k}': v for k, v in values.items()}, 0)
+    def close(self): self.client.set_terminated(self.run)
+
+# %% ../nbs/08_experiment.ipynb #2bbcaafe
+@TRACKERS.register('wandb')
+class WandbTracker(Tracker):
+    "A W&B run in offline mode under `<folder>`: project asymkd, group = the sweep, name = the run id; `wandb sync` uploads it."
+    requires = 'wandb'
+    def __init__(self, run_name, group, config, folder):
+        import wandb
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        self.run = wandb.init(mode='offline', project='asymkd', group=group, name=run_name, config=config, dir=str(folder))
+    def log_epoch(self, step, values): self.run.log(values, step=step)
+    def log_final(self, values): self.run.summary.update({f'final/{k}': v for k, v in values.items()})
+    def close(self): self.run.finish()
+
+# %% ../nbs/08_experiment.ipynb #25120d57
+class SafeTracker:
+    "A tracker whose failures warn once and turn it off; the run never fails because of it."
+    def __init__(self, name:str, make:Callable):
+        self.name, self.tracker = name, None
+        self._call(lambda: setattr(self, 'tracker', make()))
+    def _call(self, f):
+        try: return f()
+        except Exception as e:
+            warnings.warn(f"tracker {self.name!r} failed ({type(e).__name__}: {e}); the run goes on without it")
+            self.tracker = None
+    def epoch(self, record:dict):
+        "Log a `distill` epoch record (its optimizer step, else its epoch, as the step)."
+        if self.tracker: self._call(lambda: self.tracker.log_epoch(int(record.get('step', record.get('epoch', 0))), numeric_leaves(record)))
+    def final(self, metrics:dict):
+        if self.tracker: self._call(lambda: self.tracker.log_final(numeric_leaves({k: v for k, v in metrics.items() if k != 'history'})))
+    def close(self):
+        if self.tracker: self._call(self.tracker.close)
+
+# %% ../nbs/08_experiment.ipynb #fe963c54
+def open_tracker(c:Config, # the run's config
+                 run_dir:Path, # the run's folder: its parent is the sweep, the tracker's group
+                ) -> SafeTracker|None:
+    "The run's tracker, writing under `<sweep>/tracking/<tracker>`; None for tracker='none'."
+    if c.tracker == 'none': return None
+    run_dir = Path(run_dir).resolve()
+    cfg = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(c).items()}
+    return SafeTracker(c.tracker, lambda: TRACKERS.get(c.tracker)(run_dir.name, run_dir.parent.name, cfg, run_dir.parent/'tracking'/c.tracker))
+
 # %% ../nbs/08_experiment.ipynb #81abe551
 def validate_config(c:Config) -> Config:
     "Raise `AsymkdError` (one line) for the first invalid value in `c`; return `c` when valid."
@@ -145,6 +261,7 @@ def validate_config(c:Config) -> Config:
     if c.train_subset is not None and c.batch_size > c.train_subset:
         raise AsymkdError(f"batch_size {c.batch_size} is larger than train_subset {c.train_subset}")
     _check_protocol_fields(c)
+    check_tracker(c.tracker)
     resolve_device(c.device)
     return c
 
@@ -162,8 +279,8 @@ def resolve_config(*layers:dict, # field → value mappings, later ones winning 
 
 # %% ../nbs/08_experiment.ipynb #cf43a620
 def config_hash(c:Config) -> str:
-    "A short digest of every field of `c` that changes the results (not the device)."
-    d = asdict(c); d.pop('device')
+    "A short digest of every field of `c` that changes the results (not the device, nor the tracker it is logged to)."
+    d = asdict(c); d.pop('device'); d.pop('tracker')
     return stable_hash(d, 10)
 
 # %% ../nbs/08_experiment.ipynb #13f59aac
@@ -490,12 +607,14 @@ def dynamics_probe(c:Config, p:Prepared, device) -> Callable|None:
 # %% ../nbs/08_experiment.ipynb #72dd62f6
 def train_student(c:Config, p:Prepared, student:nn.Module,
                   run:RunFolder|None=None, # checkpoint into this folder (and resume from it), when `c.checkpoint`
-                  progress:bool=True) -> list:
+                  progress:bool=True,
+                  on_epoch_end:Callable|None=None, # called with each epoch's record (e.g. a tracker's `epoch`)
+                 ) -> list:
     "Step 3: distill the teacher's targets into `student`; return the per-epoch history. A divergence writes `error.json`."
     ckpt = run.file('checkpoint') if run is not None and c.checkpoint else None
     device = p.data.train.images.device
     try: return distill(student, p.data.train.images, p.teacher.targets, c, crop_params=p.teacher.crop_params, progress=progress,
-                        checkpoint=ckpt, fingerprint=config_hash(c), input_transform=student_input(c, p),
+                        checkpoint=ckpt, fingerprint=config_hash(c), input_transform=student_input(c, p), on_epoch_end=on_epoch_end,
                         epoch_metrics=dynamics_probe(c, p, device))
     except TrainingDiverged as e:
         if run is not None: run.write_error(type(e).__name__, str(e), c)
@@ -656,17 +775,23 @@ def run_experiment(c:Config, # the run's config
     if c.threads: torch.set_num_threads(c.threads)
     device, timer = resolve_device(c.device), PhaseTimer()
     if device.type == 'cuda': torch.cuda.reset_peak_memory_stats(device)
-    with RunWarnings(run):
-        try:
-            p = timer('prepare', prepare, c, device, cache, progress)
-            student = make_student(c, p)
-            history = timer('train', train_student, c, p, student, run, progress)
-            metrics = timer('evaluate', evaluate, c, p, student, device)
-        except torch.OutOfMemoryError:
-            run.write_error('OutOfMemoryError', out_of_memory_message(c, device), c)
-            raise AsymkdError(out_of_memory_message(c, device)) from None
-    times = dict(timer.times, **peak_memory(device), train_precision=resolve_precision(c.precision, device))
-    return record(run, metrics, history, times, device)
+    tracker = open_tracker(c, run.path)
+    try:
+        with RunWarnings(run):
+            try:
+                p = timer('prepare', prepare, c, device, cache, progress)
+                student = make_student(c, p)
+                history = timer('train', train_student, c, p, student, run, progress, tracker and tracker.epoch)
+                metrics = timer('evaluate', evaluate, c, p, student, device)
+            except torch.OutOfMemoryError:
+                run.write_error('OutOfMemoryError', out_of_memory_message(c, device), c)
+                raise AsymkdError(out_of_memory_message(c, device)) from None
+        times = dict(timer.times, **peak_memory(device), train_precision=resolve_precision(c.precision, device))
+        metrics = record(run, metrics, history, times, device)
+        if tracker: tracker.final(metrics)
+        return metrics
+    finally:
+        if tracker: tracker.close()
 
 # %% ../nbs/08_experiment.ipynb #004515cf
 def load_student(run_dir, # a finished run's folder

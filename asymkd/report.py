@@ -81,7 +81,7 @@ def collect_runs(sweep_dir:str|Path, # a sweep folder: one sub-folder per run
     return rows
 
 # %% ../nbs/10_report.ipynb #878c4dae
-BOOKKEEPING = ('seed', 'run_id', 'config_hash', 'schema', 'device', 'threads', 'checkpoint', 'compile', 'progress')  # fields that do not make a cell
+BOOKKEEPING = ('seed', 'run_id', 'config_hash', 'schema', 'device', 'threads', 'checkpoint', 'compile', 'progress', 'tracker')  # fields that do not make a cell
 
 # %% ../nbs/10_report.ipynb #454d235e
 def cell_fields(rows:list, # rows from `collect_runs`

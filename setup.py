@@ -18,7 +18,7 @@ py_versions = '3.10 3.11 3.12 3.13'.split()
 requirements = shlex.split(cfg.get('requirements', ''))
 dev_requirements = shlex.split(cfg.get('dev_requirements', ''))
 ray_requirements = shlex.split(cfg.get('ray_requirements', 'ray[default]'))
-tracker_requirements = {'tensorboard': ['tensorboard'], 'mlflow': ['mlflow-skinny'], 'wandb': ['wandb']}  # experiment trackers, each optional
+tracker_requirements = {'tensorboard': ['tensorboard'], 'mlflow': ['mlflow-skinny', 'sqlalchemy', 'alembic'], 'wandb': ['wandb']}  # experiment trackers, each optional
 min_python = cfg['min_python']
 lic = licenses.get(cfg['license'].lower(), (cfg['license'], None))
 

@@ -184,18 +184,21 @@ class TensorBoardTracker(Tracker):
 # %% ../nbs/08_experiment.ipynb #856ed246
 @TRACKERS.register('mlflow')
 class MLflowTracker(Tracker):
-    "An MLflow run in the local file store `<folder>`: experiment = the sweep, run name = the run id, params = the config."
+    "An MLflow run in `$MLFLOW_TRACKING_URI`, else in `<folder>/mlflow.db`: experiment = the sweep, run name = the run id, params = the config."
     requires = 'mlflow'
     def __init__(self, run_name, group, config, folder):
         import mlflow
-        self.client = mlflow.MlflowClient(tracking_uri=Path(folder).resolve().as_uri())
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        uri = os.environ.get('MLFLOW_TRACKING_URI') or f'sqlite:///{Path(folder).resolve()}/mlflow.db'
+        self.client = mlflow.MlflowClient(tracking_uri=uri)
         exp = self.client.get_experiment_by_name(group)
         self.run = self.client.create_run(exp.experiment_id if exp else self.client.create_experiment(group), run_name=run_name).info.run_id
         params = [mlflow.entities.Param(k, str(v)[:500]) for k, v in config.items()]
         for i in range(0, len(params), 100): self.client.log_batch(self.run, params=params[i:i + 100])
     def _log(self, values, step):
         from mlflow.entities import Metric
-        ms, now = [Metric(k.replace('/', '.'), v, int(time.time() * 1000), step) for k, v in values.items()], int(time.time() * 1000)
+        now = int(time.time() * 1000)
+        ms = [Metric(k.replace('/', '.'), v, now, step) for k, v in values.items()]
         for i in range(0, len(ms), 500): self.client.log_batch(self.run, metrics=ms[i:i + 500])
     def log_epoch(self, step, values): self._log(values, step)
     def log_final(self, values): self._log({f'final/{k}': v for k, v in values.items()}, 0)

@@ -32,7 +32,7 @@ __all__ = ['PROBE_PRECISIONS', 'PROTOCOL_CHOICES', 'TRACKERS', 'INFONCE_ONLY', '
            'views_lidar', 'teacher_metric_block', 'teacher_outputs', 'Prepared', 'prepare', 'make_student',
            'student_input', 'encoder', 'dynamics_probe', 'train_student', 'embed_input_noise', 'student_embeddings',
            'student_lidar', 'evaluate', 'record', 'PhaseTimer', 'RunWarnings', 'peak_memory', 'out_of_memory_message',
-           'slow_bf16_fields', 'run_experiment', 'load_student', 'reevaluate']
+           'slow_bf16_fields', 'run_timings', 'run_experiment', 'load_student', 'reevaluate']
 
 # %% ../nbs/08_experiment.ipynb #529f503c
 @dataclass
@@ -766,6 +766,11 @@ def slow_bf16_fields(c:Config, # the run's config
     if native is None: native = bf16_is_native(resolve_device(c.device))
     return [] if native else [f for f in ('precision', 'teacher_precision', 'eval_precision') if getattr(c, f) == 'bf16']
 
+# %% ../nbs/08_experiment.ipynb #e9b7b8c8
+def run_timings(c:Config, timer:PhaseTimer, device) -> dict:
+    "What `timings.json` holds besides the epochs: the phases' wall times, the peak memory and the precision training resolved to."
+    return dict(timer.times, **peak_memory(device), train_precision=resolve_precision(c.precision, device))
+
 # %% ../nbs/08_experiment.ipynb #d165a429
 def run_experiment(c:Config, # the run's config
                    out_dir:str|Path, # the run's folder
@@ -789,8 +794,7 @@ def run_experiment(c:Config, # the run's config
             except torch.OutOfMemoryError:
                 run.write_error('OutOfMemoryError', out_of_memory_message(c, device), c)
                 raise AsymkdError(out_of_memory_message(c, device)) from None
-        times = dict(timer.times, **peak_memory(device), train_precision=resolve_precision(c.precision, device))
-        metrics = record(run, metrics, history, times, device)
+        metrics = record(run, metrics, history, run_timings(c, timer, device), device)
         if tracker: tracker.final(metrics)
         return metrics
     finally:

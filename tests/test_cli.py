@@ -29,6 +29,7 @@ def test_presets_lists_every_preset_with_its_size():
     (['sweep', 'tiny', '--seeds'], 'expected at least one argument'),
     (['sweep', 'tiny', '--jobs', '0'], 'jobs must be >= 1'),
     (['sweep', 'tiny', '--plugins', 'no_such_module_xyz'], "cannot import plugin 'no_such_module_xyz'"),
+    (['sweep', 'tiny', '--set', 'tracker=tensorbord'], "unknown tracker 'tensorbord'; valid: none, tensorboard, mlflow, wandb"),
 ])
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, args, message):
     p = run_cli(*args, '--out', tmp_path/'out', cwd=tmp_path)
@@ -46,3 +47,16 @@ def test_unknown_command_shows_usage():
 def test_evaluate_without_finished_runs_is_one_line_exit_2(tmp_path):
     p = run_cli('evaluate', tmp_path/'empty')
     assert p.returncode == 2 and 'no finished runs in' in p.stderr and len(p.stderr.strip().splitlines()) == 1
+
+
+def test_sweep_logs_each_run_to_tensorboard(tmp_path):
+    "`--set tracker=tensorboard`: the papermill run writes events under the sweep, one tracker run per asymkd run, read back by TensorBoard."
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    import json
+    p = run_cli('sweep', 'tiny', '--set', 'tracker=tensorboard', 'epochs=2', '--out', tmp_path/'sw', '--no_report', cwd=tmp_path)
+    assert p.returncode == 0, p.stderr[-2000:]
+    run = next(d for d in (tmp_path/'sw').iterdir() if (d/'metrics.json').exists())
+    m = json.loads((run/'metrics.json').read_text())
+    ev = EventAccumulator(str(tmp_path/'sw'/'tracking'/'tensorboard'/run.name)); ev.Reload()
+    assert [e.step for e in ev.Scalars('train/effective_rank')] == [h['step'] for h in m['history']]
+    assert abs(ev.Scalars('final/student/probe_accuracy')[0].value - m['student']['probe_accuracy']) < 1e-6

@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_report.ipynb #3fbf6f2c
 from __future__ import annotations
-import csv, dataclasses, io, math, statistics
+import csv, dataclasses, io, json, math, statistics
 from pathlib import Path
 import numpy as np
 import matplotlib.pyplot as plt
@@ -12,14 +12,15 @@ from .core import AsymkdError, atomic_write_bytes, check_choice, execute_noteboo
 from .experiment import Config, RunFolder, INFONCE_ONLY
 
 # %% auto #0
-__all__ = ['BOOKKEEPING', 'VERDICT_WORDS', 'COLLAPSE_METRICS', 'WALK_HEADLINES', 'plot_run_spectra', 'plot_run_noise', 'flatten',
-           'config_defaults', 'collect_runs', 'cell_fields', 'hashable', 'group_runs', 'varying_fields', 'shown_fields',
-           'cell_label', 'mean_std', 'fmt_mean_std', 'summary_table', 'to_markdown', 'write_table', 'welch_p',
-           'published_numbers', 'paper_rank', 'paper_summary', 'measured_cells', 'welch_summary',
-           'detectable_difference', 'verdict', 'comparability', 'compare_published', 'size_claims', 'done_runs',
-           'students_by_size', 'fig_alignment', 'fig_information', 'fig_noise', 'fig_spectra', 'fig_collapse',
-           'fig_dynamics', 'rank_change', 'convergence_table', 'infonce_ablation', 'welch_contrast', 'walk_table',
-           'fig_infonce_ablation', 'report_html', 'execute_report']
+__all__ = ['BOOKKEEPING', 'VERDICT_WORDS', 'COLLAPSE_METRICS', 'LENGTH_METRICS', 'WALK_HEADLINES', 'plot_run_spectra',
+           'plot_run_noise', 'flatten', 'config_defaults', 'collect_runs', 'cell_fields', 'hashable', 'group_runs',
+           'varying_fields', 'shown_fields', 'cell_label', 'mean_std', 'fmt_mean_std', 'summary_table', 'to_markdown',
+           'write_table', 'welch_p', 'published_numbers', 'paper_rank', 'paper_summary', 'measured_cells',
+           'welch_summary', 'detectable_difference', 'verdict', 'comparability', 'compare_published', 'size_claims',
+           'done_runs', 'students_by_size', 'fig_alignment', 'fig_information', 'fig_noise', 'fig_spectra',
+           'fig_collapse', 'fig_dynamics', 'rank_change', 'convergence_table', 'length_sweeps', 'length_table',
+           'length_adequacy', 'fig_length', 'infonce_ablation', 'welch_contrast', 'walk_table', 'fig_infonce_ablation',
+           'report_html', 'execute_report']
 
 # %% ../nbs/10_report.ipynb #a522be6e
 def plot_run_spectra(metrics:dict, # a run's metrics.json
@@ -627,6 +628,74 @@ def convergence_table(rows:list, # rows from `collect_runs`
                         **{'change %': f'{m:+.1f} ± {s:.1f}' if len(ch) > 1 else f'{m:+.1f}', 'largest abs. change %': f'{100 * max(map(abs, ch)):.1f}',
                            'converged': 'yes' if max(map(abs, ch)) < tol else 'no'}))
     return out
+
+# %% ../nbs/10_report.ipynb #570a31f4
+def length_sweeps(sweep_dir:str|Path, # a preset's sweep folder
+                 ) -> list:
+    "Rows of `sweep_dir` and of every sibling sweep folder of the same preset whose overrides change only epochs, student or objective."
+    sweep_dir = Path(sweep_dir)
+    preset = json.loads((sweep_dir/'sweep.json').read_text()).get('preset') if (sweep_dir/'sweep.json').is_file() else None
+    rows = []
+    for d in sorted(p for p in sweep_dir.parent.iterdir() if (p/'sweep.json').is_file()):
+        s = json.loads((d/'sweep.json').read_text())
+        if s.get('preset') == preset and set(s.get('overrides') or {}) <= {'epochs', 'student', 'objective'}: rows += collect_runs(d)
+    return rows
+
+# %% ../nbs/10_report.ipynb #d6ecf26f
+LENGTH_METRICS = {'erank': 'student.effective_rank', 'dims 90%': 'student.dims_90', 'top-8 alignment': 'alignment.8',
+                  'probe acc': 'student.probe_accuracy', 'final loss': 'final_loss'}
+
+def length_table(rows:list, # rows from `length_sweeps` (or `collect_runs`)
+                 student:str='cnn-s', # the cell whose lengths are tabled
+                 objective:str='cosine',
+                ) -> list:
+    "One row per training length of the cell: its seeds and mean ± std of `LENGTH_METRICS` (final loss: the last epoch's mean training loss)."
+    done = [dict(r, final_loss=r['history'][-1]['loss'] if r.get('history') else None)
+            for r in done_runs(rows, student=student, objective=objective)]
+    table = []
+    for epochs in sorted({int(r['epochs']) for r in done}):
+        runs = [r for r in done if int(r['epochs']) == epochs]
+        row = dict(epochs=epochs, steps=runs[0]['history'][-1].get('step') if runs[0].get('history') else None, seeds=len(runs))
+        for title, key in LENGTH_METRICS.items():
+            mean, std, _ = mean_std([r.get(key) for r in runs])
+            row[title] = fmt_mean_std(mean, std, 4 if title in ('probe acc', 'top-8 alignment', 'final loss') else 2)
+            row[f'{title}__mean'], row[f'{title}__std'], row[f'{title}__values'] = mean, std, [r.get(key) for r in runs]
+        table.append(row)
+    return table
+
+# %% ../nbs/10_report.ipynb #4fb00ea9
+def length_adequacy(table:list, # rows from `length_table`
+                    probe_points:float=1.0, # the largest probe change, in accuracy points, that counts as settled
+                    loss_pct:float=2.0, # the largest relative change of the final loss, in %, that counts as settled
+                   ) -> list:
+    "PROTOCOL.md's length rule for every tabled length whose double was run: the probe and loss changes on doubling, and whether both are small."
+    by, out = {r['epochs']: r for r in table}, []
+    for n in sorted(by):
+        if 2 * n not in by: continue
+        a, b = by[n], by[2 * n]
+        dp, dl = 100 * (b['probe acc__mean'] - a['probe acc__mean']), 100 * (b['final loss__mean'] / a['final loss__mean'] - 1)
+        out.append({'epochs': n, 'doubled to': 2 * n, 'seeds': f"{a['seeds']} / {b['seeds']}", 'probe change (points)': f'{dp:+.2f}',
+                    'loss change %': f'{dl:+.1f}', 'adequate': 'yes' if abs(dp) < probe_points and abs(dl) < loss_pct else 'no'})
+    return out
+
+# %% ../nbs/10_report.ipynb #14f25b73
+def fig_length(table:list, # rows from `length_table`
+               title:str='', # what was trained, e.g. 'cnn-s, cosine'
+              ):
+    "Rank and dims for 90 %, top-8 alignment, probe accuracy and final loss against training epochs (log₂ axis): seeds and their mean ± std."
+    if not table: return None
+    fig, axes = plt.subplots(1, 4, figsize=(13, 3.2))
+    ep = [r['epochs'] for r in table]
+    for ax, keys, ylabel in zip(axes, (('erank', 'dims 90%'), ('top-8 alignment',), ('probe acc',), ('final loss',)),
+                                ('effective rank / dims for 90 %', "variance in the teacher's top 8 PCs", 'linear probe accuracy', 'final training loss')):
+        for i, k in enumerate(keys):
+            for r in table: ax.plot([r['epochs']] * len(r[f'{k}__values']), r[f'{k}__values'], '.', color=f'C{i}', alpha=0.4)
+            std = [0 if math.isnan(r[f'{k}__std']) else r[f'{k}__std'] for r in table]
+            ax.errorbar(ep, [r[f'{k}__mean'] for r in table], yerr=std, fmt='o-', color=f'C{i}', capsize=3, label=k)
+        ax.set(xscale='log', xlabel='epochs', ylabel=ylabel); ax.set_xticks(ep, [str(e) for e in ep]); ax.minorticks_off()
+        if len(keys) > 1: ax.legend(frameon=False, fontsize=8)
+    fig.suptitle(f'against training length{": " + title if title else ""} (n = seeds per length: {", ".join(str(r["seeds"]) for r in table)})', fontsize=10)
+    fig.tight_layout(); return fig
 
 # %% ../nbs/10_report.ipynb #812b8412
 def infonce_ablation(rows:list, # rows from `collect_runs`

@@ -544,9 +544,9 @@ DEFAULT_ROWS = ('cache-build', 'cosine-epoch', 'infonce-epoch', 'fused-epoch', '
 GPU_ROWS = ('cache-build (CLIP ViT-B/32, bf16)', 'cache-build (DINOv2 ViT-B/14, bf16)', 'cosine-epoch (cnn-m)', 'infonce-epoch (cnn-m)', 'eval-run')
 
 def gpu_rows(device) -> list:
-    "[{row, status}]: on the CPU, each GPU row marked 'not measured (no GPU in this session)'."
+    "[{row, status}]: on the CPU, each GPU row marked 'not measured (no GPU on this machine)'."
     if torch.device(device).type == 'cuda': return [dict(row=r, status='measured: see rows') for r in GPU_ROWS]
-    return [dict(row=r, status='not measured (no GPU in this session)') for r in GPU_ROWS]
+    return [dict(row=r, status='not measured (no GPU on this machine)') for r in GPU_ROWS]
 
 # %% ../nbs/12_bench.ipynb #2fe7c01d
 @dataclass(frozen=True)

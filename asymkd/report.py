@@ -577,6 +577,7 @@ def fig_collapse(rows:list, # rows from `collect_runs`
             ax.axhline(np.mean(t), color='k', ls='--', lw=1, label='teacher')
         ax.set_xticks(range(len(cells)), [cell_label(c[0], fields) for c in cells], rotation=30, ha='right', fontsize=8)
         ax.set_title(title, fontsize=10)
+        if key != 'alpha': ax.set_yscale('log')  # a student's rank is often a small fraction of its teacher's
     axes[0][0].legend(frameon=False, fontsize=8); fig.tight_layout(); return fig
 
 # %% ../nbs/10_report.ipynb #57e20cae

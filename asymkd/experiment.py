@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_experiment.ipynb #c76606ef
 from __future__ import annotations
-import dataclasses, importlib.util, json, math, os, platform, resource, time, warnings
+import atexit, dataclasses, importlib.util, json, math, os, platform, resource, time, warnings
 from dataclasses import dataclass, asdict, fields
 from pathlib import Path
 from typing import Callable
@@ -141,7 +141,7 @@ class Tracker:
                 ): pass
     def log_epoch(self, step:int, values:dict): "Log one epoch's numbers (flat name → float) at optimizer step `step`."
     def log_final(self, values:dict): "Log the run's final metrics (flat name → float)."
-    def close(self): "Flush and close."
+    def close(self, failed:bool=False): "Flush and close; `failed`: the run ended in an error."
 
 # %% ../nbs/08_experiment.ipynb #ec230c38
 TRACKERS = Registry('tracker', r'[a-z][a-z0-9_-]*', "lower-case letters, digits, '-' and '_'")
@@ -179,7 +179,7 @@ class TensorBoardTracker(Tracker):
         for k, v in values.items(): self.writer.add_scalar(f'train/{k}', v, step)
     def log_final(self, values):
         for k, v in values.items(): self.writer.add_scalar(f'final/{k}', v, 0)
-    def close(self): self.writer.close()
+    def close(self, failed=False): self.writer.close()
 
 # %% ../nbs/08_experiment.ipynb #856ed246
 @TRACKERS.register('mlflow')
@@ -191,8 +191,7 @@ class MLflowTracker(Tracker):
         Path(folder).mkdir(parents=True, exist_ok=True)
         uri = os.environ.get('MLFLOW_TRACKING_URI') or f'sqlite:///{Path(folder).resolve()}/mlflow.db'
         self.client = mlflow.MlflowClient(tracking_uri=uri)
-        exp = self.client.get_experiment_by_name(group)
-        self.run = self.client.create_run(exp.experiment_id if exp else self.client.create_experiment(group), run_name=run_name).info.run_id
+        self.run = self.client.create_run(self._experiment(group), run_name=run_name).info.run_id
         params = [mlflow.entities.Param(k, str(v)[:500]) for k, v in config.items()]
         for i in range(0, len(params), 100): self.client.log_batch(self.run, params=params[i:i + 100])
     def _log(self, values, step):
@@ -202,7 +201,14 @@ class MLflowTracker(Tracker):
         for i in range(0, len(ms), 500): self.client.log_batch(self.run, metrics=ms[i:i + 500])
     def log_epoch(self, step, values): self._log(values, step)
     def log_final(self, values): self._log({f'final/{k}': v for k, v in values.items()}, 0)
-    def close(self): self.client.set_terminated(self.run)
+    def _experiment(self, name:str) -> str:
+        "The id of experiment `name`, created if missing (a parallel run may create it first)."
+        for _ in range(3):
+            if exp := self.client.get_experiment_by_name(name): return exp.experiment_id
+            try: return self.client.create_experiment(name)
+            except Exception: time.sleep(0.5)
+        raise AsymkdError(f"could not open or create the MLflow experiment {name!r}")
+    def close(self, failed=False): self.client.set_terminated(self.run, status='FAILED' if failed else 'FINISHED')
 
 # %% ../nbs/08_experiment.ipynb #2bbcaafe
 @TRACKERS.register('wandb')
@@ -215,7 +221,7 @@ class WandbTracker(Tracker):
         self.run = wandb.init(mode='offline', project='asymkd', group=group, name=run_name, config=config, dir=str(folder))
     def log_epoch(self, step, values): self.run.log(values, step=step)
     def log_final(self, values): self.run.summary.update({f'final/{k}': v for k, v in values.items()})
-    def close(self): self.run.finish()
+    def close(self, failed=False): self.run.finish(exit_code=1 if failed else 0)
 
 # %% ../nbs/08_experiment.ipynb #25120d57
 class SafeTracker:
@@ -223,18 +229,22 @@ class SafeTracker:
     def __init__(self, name:str, make:Callable):
         self.name, self.tracker = name, None
         self._call(lambda: setattr(self, 'tracker', make()))
+        atexit.register(self.close, failed=True)  # a run whose process ends before `close` is marked failed, not left open
     def _call(self, f):
         try: return f()
         except Exception as e:
             warnings.warn(f"tracker {self.name!r} failed ({type(e).__name__}: {e}); the run goes on without it")
-            self.tracker = None
+            broken, self.tracker = self.tracker, None
+            try: broken and broken.close(failed=True)
+            except Exception: pass
     def epoch(self, record:dict):
         "Log a `distill` epoch record (its optimizer step, else its epoch, as the step)."
         if self.tracker: self._call(lambda: self.tracker.log_epoch(int(record.get('step', record.get('epoch', 0))), numeric_leaves(record)))
     def final(self, metrics:dict):
         if self.tracker: self._call(lambda: self.tracker.log_final(numeric_leaves({k: v for k, v in metrics.items() if k != 'history'})))
-    def close(self):
-        if self.tracker: self._call(self.tracker.close)
+    def close(self, failed:bool=False):
+        "Close the tracker once (later calls do nothing)."
+        if self.tracker: self._call(lambda: self.tracker.close(failed=failed)); self.tracker = None
 
 # %% ../nbs/08_experiment.ipynb #fe963c54
 def open_tracker(c:Config, # the run's config
@@ -615,6 +625,8 @@ def train_student(c:Config, p:Prepared, student:nn.Module,
                  ) -> list:
     "Step 3: distill the teacher's targets into `student`; return the per-epoch history. A divergence writes `error.json`."
     ckpt = run.file('checkpoint') if run is not None and c.checkpoint else None
+    if on_epoch_end and ckpt is not None and (state := read_checkpoint(ckpt)) and state.get('fingerprint') == config_hash(c):
+        for record in state.get('history', []): on_epoch_end(record)  # a resumed run's tracker gets its earlier epochs too
     device = p.data.train.images.device
     try: return distill(student, p.data.train.images, p.teacher.targets, c, crop_params=p.teacher.crop_params, progress=progress,
                         checkpoint=ckpt, fingerprint=config_hash(c), input_transform=student_input(c, p), on_epoch_end=on_epoch_end,
@@ -783,22 +795,22 @@ def run_experiment(c:Config, # the run's config
     if c.threads: torch.set_num_threads(c.threads)
     device, timer = resolve_device(c.device), PhaseTimer()
     if device.type == 'cuda': torch.cuda.reset_peak_memory_stats(device)
-    tracker = open_tracker(c, run.path)
-    try:
-        with RunWarnings(run):
-            try:
-                p = timer('prepare', prepare, c, device, cache, progress)
-                student = make_student(c, p)
-                history = timer('train', train_student, c, p, student, run, progress, tracker and tracker.epoch)
-                metrics = timer('evaluate', evaluate, c, p, student, device)
-            except torch.OutOfMemoryError:
-                run.write_error('OutOfMemoryError', out_of_memory_message(c, device), c)
-                raise AsymkdError(out_of_memory_message(c, device)) from None
-        metrics = record(run, metrics, history, run_timings(c, timer, device), device)
-        if tracker: tracker.final(metrics)
-        return metrics
-    finally:
-        if tracker: tracker.close()
+    with RunWarnings(run):  # a tracker's warnings reach warnings.json too
+        tracker = open_tracker(c, run.path)
+        try:
+            p = timer('prepare', prepare, c, device, cache, progress)
+            student = make_student(c, p)
+            history = timer('train', train_student, c, p, student, run, progress, tracker and tracker.epoch)
+            metrics = timer('evaluate', evaluate, c, p, student, device)
+            if tracker: tracker.final(dict(metrics, history=history)); tracker.close()
+        except torch.OutOfMemoryError:
+            if tracker: tracker.close(failed=True)
+            run.write_error('OutOfMemoryError', out_of_memory_message(c, device), c)
+            raise AsymkdError(out_of_memory_message(c, device)) from None
+        except BaseException:
+            if tracker: tracker.close(failed=True)
+            raise
+    return record(run, metrics, history, run_timings(c, timer, device), device)
 
 # %% ../nbs/08_experiment.ipynb #004515cf
 def load_student(run_dir, # a finished run's folder

@@ -633,13 +633,15 @@ def convergence_table(rows:list, # rows from `collect_runs`
 # %% ../nbs/10_report.ipynb #570a31f4
 def length_sweeps(sweep_dir:str|Path, # a preset's sweep folder
                  ) -> list:
-    "Rows of `sweep_dir` and of every sibling sweep folder of the same preset whose overrides change only epochs, student or objective."
+    "The runs that `sweep_dir` and its sibling sweeps of the same preset planned, where a sibling's overrides change only epochs, the cell or bookkeeping."
     sweep_dir = Path(sweep_dir)
     preset = json.loads((sweep_dir/'sweep.json').read_text()).get('preset') if (sweep_dir/'sweep.json').is_file() else None
     rows = []
     for d in sorted(p for p in sweep_dir.parent.iterdir() if (p/'sweep.json').is_file()):
         s = json.loads((d/'sweep.json').read_text())
-        if s.get('preset') == preset and set(s.get('overrides') or {}) <= {'epochs', 'student', 'objective'}: rows += collect_runs(d)
+        if s.get('preset') != preset or set(s.get('overrides') or {}) - {'epochs', 'student', 'objective', *BOOKKEEPING}: continue
+        planned = set(s.get('runs') or [])
+        rows += [r for r in collect_runs(d) if r.get('run_id') in planned]  # not a leftover folder of another config
     return rows
 
 # %% ../nbs/10_report.ipynb #d6ecf26f
@@ -674,6 +676,7 @@ def length_adequacy(table:list, # rows from `length_table`
     for n in sorted(by):
         if 2 * n not in by: continue
         a, b = by[n], by[2 * n]
+        if not all(math.isfinite(x[k]) and x['final loss__mean'] > 0 for x in (a, b) for k in ('probe acc__mean', 'final loss__mean')): continue
         dp, dl = 100 * (b['probe acc__mean'] - a['probe acc__mean']), 100 * (b['final loss__mean'] / a['final loss__mean'] - 1)
         out.append({'epochs': n, 'doubled to': 2 * n, 'seeds': f"{a['seeds']} / {b['seeds']}", 'probe change (points)': f'{dp:+.2f}',
                     'loss change %': f'{dl:+.1f}', 'adequate': 'yes' if abs(dp) < probe_points and abs(dl) < loss_pct else 'no'})

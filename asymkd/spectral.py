@@ -111,7 +111,8 @@ def _smoothed_entropy_rank(w:torch.Tensor, # non-negative weights (singular valu
                            eps:float=1e-7, # added to every normalized weight, as RankMe and LiDAR define it
                           ) -> float:
     "exp(−Σ p log p) with p = w/Σw + ε: the entropy rank shared by RankMe and LiDAR."
-    p = w.double().cpu() / w.sum() + eps
+    w = w.double().cpu()
+    p = w / w.sum() + eps
     return math.exp(-(p * p.log()).sum().item())
 
 # %% ../nbs/05_spectral.ipynb #5b3e811e
@@ -173,6 +174,7 @@ def lidar_matrix(z_views, # N×K×D embeddings: K views of each of N images
                  delta:float=1e-6, # ridge added to the within-image covariance
                 ) -> torch.Tensor:
     "Σ_w^(-1/2) Σ_b Σ_w^(-1/2) of `z_views` (D×D, float64): between-image covariance whitened by within-image + δI."
+    if not delta > 0: raise AsymkdError(f"delta must be > 0 (it keeps the within-image covariance invertible), got {delta}")
     z = as_views(z_views); n, k, d = z.shape
     means = z.mean(1)
     between, within = center(means), (z - means[:, None]).flatten(0, 1)

@@ -15,7 +15,8 @@ def read_tensorboard(folder, run):
 
 def read_mlflow(folder, run):
     import mlflow
-    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{(folder/'mlflow').resolve()}/mlflow.db")
+    import os
+    client = mlflow.MlflowClient(tracking_uri=os.environ.get('MLFLOW_TRACKING_URI') or f"sqlite:///{(folder/'mlflow').resolve()}/mlflow.db")
     r = client.search_runs([client.get_experiment_by_name(folder.parent.name).experiment_id])[0]
     assert r.info.run_name == run and r.data.params['student'] == 'cnn-s'
     return {k.replace('.', '/'): v for k, v in r.data.metrics.items()}

@@ -352,7 +352,7 @@ def eval_child(args_file:str, # JSON arguments; the results go to its `out` path
     probe_times = probe_fit_times(z_probe, p.data.probe.labels, z_test, p.data.test.labels, reps=a['probe_reps'])
     n_noisy = sum(s > 0 for s in c.noise_sigmas)
     needed = len(p.data.test) * (1 + n_noisy) + len(p.data.probe)
-    assert parts['calls'].get('student forwards') == 2 + n_noisy, parts['calls']  # test, probe, each σ > 0: σ = 0 reuses the test embeddings
+    assert parts['calls'].get('student forwards') == 3 + n_noisy, parts['calls']  # test, probe, the LiDAR views, each σ > 0: σ = 0 reuses the test embeddings
     breakdown = {k: v for k, v in parts.items() if k != 'calls'}
     breakdown['other'] = eval_s - sum(breakdown.values())
     res = dict(eval_seconds=eval_s, n_test=len(p.data.test), n_probe=len(p.data.probe), sigmas=list(c.noise_sigmas), forwards_needed=needed,

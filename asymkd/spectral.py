@@ -145,7 +145,12 @@ def alpha_req(z, # N×D embeddings (tensor or array)
               fit_range=range(10, 100), # 0-based positions in the spectrum to fit: ranks k = 11..100 by default
              ) -> dict:
     "α-ReQ (Agrawal et al., 2022): {'alpha', 'r2'} of the power law λ_k ∝ k^-α fit to the centered eigenspectrum of `z`."
-    lam, pos = singular_spectrum(z), np.asarray(list(fit_range), dtype=np.int64)
+    return _alpha_of_spectrum(singular_spectrum(z), fit_range)
+
+def _alpha_of_spectrum(lam:torch.Tensor, # normalized centered eigenvalues, descending (`singular_spectrum`)
+                       fit_range=range(10, 100)) -> dict:
+    "{'alpha', 'r2'} of the power-law fit to the spectrum `lam` itself, so a caller holding it need not recompute it."
+    pos = np.asarray(list(fit_range), dtype=np.int64)
     nonzero = int((lam > 0).sum())
     if len(pos) < 2 or pos.min() < 0 or pos.max() >= nonzero:
         raise AsymkdError(f"fit_range must hold at least 2 positions within 0..{nonzero - 1} (the non-zero eigenvalues of z), got {fit_range}; "
@@ -196,7 +201,7 @@ def spectral_summary(z, # N×D embeddings (tensor or array); pass `l2_normalize(
     z = as_matrix(z)
     p = singular_spectrum(z)
     q = p.sqrt() / p.sqrt().sum()
-    fit = alpha_req(z) if int((p > 0).sum()) >= 100 else dict(alpha=None, r2=None)  # the default fit needs 100 eigenvalues
+    fit = _alpha_of_spectrum(p) if int((p > 0).sum()) >= 100 else dict(alpha=None, r2=None)  # the default fit needs 100 eigenvalues
     return dict(effective_rank=_entropy_exp(p), effective_rank_rankme=_entropy_exp(q), dims_90=dims_for_variance(z, 0.9),
                 rankme=rankme(z), alpha=fit['alpha'], alpha_r2=fit['r2'], n=int(z.shape[0]), d=int(z.shape[1]))
 

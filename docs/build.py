@@ -198,7 +198,7 @@ def _for_display(nbjson: str, note: str | None, links=None):
             if dirs.get('output') == 'false': c.outputs = []
             if dirs.get('echo') == 'false': c.metadata.setdefault('transient', {})['remove_source'] = True
             skipped = c.metadata.pop('asymkd_docs_skipped', None)
-            if skipped: lines.insert(0, f'# not run when the docs are built (#| {skipped})')
+            if skipped: lines.insert(0, f'# not run when the docs are built (a {skipped} cell)')
             c.source = '\n'.join(lines)
             if not c.source.strip() and not c.outputs: continue
         if c.cell_type == 'markdown' and links: c.source = links(c.source)

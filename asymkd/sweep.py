@@ -16,7 +16,7 @@ from .experiment import Config, resolve_config, validate_config, run_id, config_
 # %% auto #0
 __all__ = ['EXECUTORS', 'list_presets', 'load_preset', 'walk_cells', 'expand_preset', 'experiment_notebook',
            'papermill_parameters', 'RunResult', 'execute_run', 'SweepLock', 'local_executor', 'ray_executor',
-           'print_summary', 'bf16_note', 'run_sweep']
+           'print_summary', 'bf16_note', 'threads_note', 'run_sweep']
 
 # %% ../nbs/09_sweep.ipynb #7c65b815
 def list_presets() -> list:
@@ -225,6 +225,18 @@ def bf16_note(configs:list, # the sweep's configs
     return (f"note: this machine has no native bf16 kernels, so {', '.join(slow)}=bf16 run several times slower than fp32 here "
             f"(a 2-core AVX2 EPYC trains cnn-s 9x slower); --set {' '.join(f + '=fp32' for f in slow)} trades that for fp32 numerics")
 
+# %% ../nbs/09_sweep.ipynb #e5169b85
+def threads_note(configs:list, # the sweep's configs
+                 jobs:int, # runs at once
+                 cpus:int|None=None, # CPUs of this machine (None: `os.cpu_count()`)
+                ) -> str|None:
+    "One line when `jobs` runs at once ask for more torch threads than there are CPUs, with the `threads` that fits, or None."
+    cpus = cpus or os.cpu_count() or 1
+    asked = jobs * max((c.threads or cpus) for c in configs)  # threads=None: torch takes every CPU
+    if jobs <= 1 or asked <= cpus: return None
+    return (f"note: --jobs {jobs} asks for {asked} torch threads on {cpus} CPUs, and runs that wait on each other's threads slow down; "
+            f"--set threads={max(1, cpus // jobs)} gives each run its share")
+
 # %% ../nbs/09_sweep.ipynb #654d0f4e
 def run_sweep(preset:str, # preset name (`asymkd presets` lists them)
               out:str|Path|None=None, # sweep folder (default: runs/<preset>)
@@ -244,6 +256,7 @@ def run_sweep(preset:str, # preset name (`asymkd presets` lists them)
     os.environ['ASYMKD_JOBS'] = str(jobs)  # a run that runs out of device memory names it
     configs = expand_preset(preset, overrides, seeds)
     if executor == 'local' and (note := bf16_note(configs)): print(note, file=sys.stderr)
+    if executor == 'local' and (note := threads_note(configs, jobs)): print(note, file=sys.stderr)
     out = Path(out or Path('runs')/preset).resolve()  # runs execute in their own folders: paths must not be relative
     results = []
     with SweepLock(out):

@@ -4,7 +4,7 @@ Two of the smoke sweep's twelve runs (cnn-s with each objective, seed 0) are com
 a 2-core CPU, and the executor is the same code for one run as for twelve."""
 import json
 import ray
-from conftest import metrics_files
+from conftest import SMOKE_THREADS, metrics_files
 from asymkd.sweep import run_sweep
 
 
@@ -12,7 +12,7 @@ def test_ray_executor_matches_local(smoke_sweep, tmp_path, monkeypatch):
     local_out, _, _ = smoke_sweep
     monkeypatch.chdir(tmp_path)  # a relative --out, as users type it: Ray workers run elsewhere
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    try: results = run_sweep('smoke', 'ray-runs', seeds=[0], overrides={'student': 'cnn-s'}, executor='ray', progress=False)
+    try: results = run_sweep('smoke', 'ray-runs', seeds=[0], overrides={'student': 'cnn-s', 'threads': SMOKE_THREADS}, executor='ray', progress=False)
     finally: ray.shutdown()
     assert sorted(r.status for r in results) == ['done'] * 2, [(r.run_id, r.reason) for r in results]
     local = {f.parent.name: json.loads(f.read_text()) for f in metrics_files(local_out)}

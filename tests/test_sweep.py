@@ -2,7 +2,7 @@
 import json, os, signal, subprocess, sys, time
 from pathlib import Path
 import pytest
-from conftest import REPO, ASYMKD, run_cli, metrics_files
+from conftest import REPO, ASYMKD, SMOKE_ARGS, run_cli, metrics_files
 
 
 def test_smoke_sweep_runs_every_config_and_reports(smoke_sweep):
@@ -35,7 +35,7 @@ def test_report_has_tables_and_figures(smoke_sweep):
 def test_rerun_skips_done_runs(smoke_sweep):
     out, report, _ = smoke_sweep
     before = {f: f.stat().st_mtime_ns for f in metrics_files(out)}
-    p = run_cli('sweep', 'smoke', '--out', out, '--no_report', check=True)
+    p = run_cli('sweep', 'smoke', *SMOKE_ARGS, '--out', out, '--no_report', check=True)
     assert 'sweep smoke: 0 run, 12 already done, 0 failed' in p.stdout
     assert before == {f: f.stat().st_mtime_ns for f in metrics_files(out)}
 
@@ -171,7 +171,7 @@ def test_plugins_register_a_student_teacher_objective_and_dataset_used_in_the_sw
         "    return (torch.rand(n, 3, 32, 32, generator=g) * 100 + 120 * labels[:, None, None, None]).to(torch.uint8), labels, ['dark', 'bright']\n")
     # a relative --out with two runs at once: each papermill run changes the process's working folder
     p = run_cli('sweep', 'tiny', '--out', 'out', '--no_report', '--plugins', plugin.name, '--seeds', '0', '1', '--jobs', '2',
-                '--set', 'student=mlp-plugin', 'teacher=plug-teacher', 'objective=cosine-mse', 'dataset=plug-blobs:300', cwd=tmp_path)
+                '--set', 'threads=1', 'student=mlp-plugin', 'teacher=plug-teacher', 'objective=cosine-mse', 'dataset=plug-blobs:300', cwd=tmp_path)
     assert p.returncode == 0, p.stdout + p.stderr
     files = metrics_files(tmp_path/'out')
     assert len(files) == 2

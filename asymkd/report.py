@@ -14,13 +14,13 @@ from .experiment import Config, RunFolder, INFONCE_ONLY
 # %% auto #0
 __all__ = ['BOOKKEEPING', 'VERDICT_WORDS', 'COLLAPSE_METRICS', 'LENGTH_METRICS', 'WALK_HEADLINES', 'plot_run_spectra',
            'plot_run_noise', 'flatten', 'config_defaults', 'collect_runs', 'cell_fields', 'hashable', 'group_runs',
-           'varying_fields', 'shown_fields', 'cell_label', 'mean_std', 'fmt_mean_std', 'summary_table', 'to_markdown',
-           'write_table', 'welch_p', 'published_numbers', 'paper_rank', 'paper_summary', 'measured_cells',
-           'welch_summary', 'detectable_difference', 'verdict', 'comparability', 'compare_published', 'size_claims',
-           'done_runs', 'students_by_size', 'fig_alignment', 'fig_information', 'fig_noise', 'fig_spectra',
-           'fig_collapse', 'fig_dynamics', 'rank_change', 'convergence_table', 'length_sweeps', 'length_table',
-           'length_adequacy', 'fig_length', 'infonce_ablation', 'welch_contrast', 'walk_table', 'fig_infonce_ablation',
-           'report_html', 'execute_report']
+           'varying_fields', 'shown_fields', 'cell_label', 'departure_label', 'mean_std', 'fmt_mean_std',
+           'summary_table', 'to_markdown', 'write_table', 'welch_p', 'published_numbers', 'paper_rank', 'paper_summary',
+           'measured_cells', 'welch_summary', 'detectable_difference', 'verdict', 'comparability', 'compare_published',
+           'size_claims', 'done_runs', 'students_by_size', 'fig_alignment', 'fig_information', 'fig_noise',
+           'fig_spectra', 'fig_collapse', 'fig_dynamics', 'rank_change', 'convergence_table', 'length_sweeps',
+           'length_table', 'length_adequacy', 'fig_length', 'infonce_ablation', 'welch_contrast', 'walk_table',
+           'fig_infonce_ablation', 'report_html', 'execute_report']
 
 # %% ../nbs/10_report.ipynb #a522be6e
 def plot_run_spectra(metrics:dict, # a run's metrics.json
@@ -130,6 +130,20 @@ def cell_label(row:dict, # a row from `collect_runs`
     "A short name for a row's cell: its values of `fields` (each once), named where the value alone is not clear."
     named = lambda k, v: str(v) if k in ('student', 'objective', 'protocol', 'teacher', 'dataset') else f'{k}={v}'
     return ', '.join(named(k, row.get(k)) for k in dict.fromkeys(fields)) or str(row.get('student'))
+
+# %% ../nbs/10_report.ipynb #203a948f
+def departure_label(row:dict, # the row to name
+                    rows:list, # one row per cell, `row` among them
+                    fields:list, # the fields that vary between the cells
+                   ) -> str:
+    "`row`'s cell named by its departures from the values most of `rows` share; 'base' where it departs nowhere."
+    def majority(k):
+        values = [hashable(r.get(k)) for r in rows]
+        v = max(set(values), key=values.count)
+        return v if 2 * values.count(v) > len(values) else object()  # no majority: an object equal to nothing
+    base = {k: majority(k) for k in fields}
+    departs = [k for k in fields if hashable(row.get(k)) != base[k]]
+    return cell_label(row, departs) if departs else 'base'
 
 # %% ../nbs/10_report.ipynb #89008f05
 def mean_std(values:list, # numbers; None and nan are skipped
@@ -791,7 +805,7 @@ def fig_infonce_ablation(rows:list, # rows from `collect_runs`
             ax.plot([i + dx] * len(v), v, '.', color=c, alpha=0.5)
             ax.plot([i + dx], [np.mean(v)], '_', color=c, ms=18, mew=2, label=name if i == 0 else None)
     d = pairs[0][0][0]
-    ax.set_xticks(range(len(pairs)), [cell_label(a[0], fields) for a, _ in pairs], rotation=20, ha='right', fontsize=8)
+    ax.set_xticks(range(len(pairs)), [departure_label(a[0], [b[0] for b, _ in pairs], fields) for a, _ in pairs], rotation=20, ha='right', fontsize=8)
     ax.set(ylabel=key.split('.', 1)[-1].replace('_', ' '), xlim=(-0.6, len(pairs) - 0.4),
            title=f"{key.split('.', 1)[-1].replace('_', ' ')} with and without InfoNCE (N = {d.get('student.n')}, D = {d.get('student.d')})")
     ax.legend(frameon=False); fig.tight_layout(); return fig

@@ -4,13 +4,13 @@
 
 # %% ../nbs/13_cli.ipynb #de34802e
 from __future__ import annotations
-import sys
+import json, sys
 from pathlib import Path
 from fastcore.script import call_parse, Param, anno_parser
 from .core import AsymkdError
 from tqdm.auto import tqdm
-from .experiment import RunFolder, reevaluate
-from .sweep import run_sweep, list_presets, load_preset, expand_preset
+from .experiment import RunFolder, reevaluate, read_checkpoint
+from .sweep import run_sweep, list_presets, load_preset, expand_preset, retrain_run
 from .report import execute_report
 from .bench import bench_cli
 
@@ -61,19 +61,40 @@ def presets_cli():
         print(f"{name:15s} {len(expand_preset(name)):3d} runs  {p['description']}")
 
 # %% ../nbs/13_cli.ipynb #8701a5f2
+def _has_final_checkpoint(run:RunFolder) -> bool:
+    "Whether `run` holds the checkpoint of its last epoch, from which it can be measured again."
+    state = read_checkpoint(run.file('checkpoint'))
+    return state is not None and state.get('epoch') == run.config().epochs
+
+def _moved(before:dict, after:dict) -> str:
+    "How a retrain moved a run's headline numbers, in one line."
+    b, a = before['student'], after['student']
+    return f"probe {b['probe_accuracy']:.4f} -> {a['probe_accuracy']:.4f}, effective rank {b['effective_rank']:.3f} -> {a['effective_rank']:.3f}"
+
 @call_parse
 def evaluate_cli(sweep_dir:str, # the sweep folder whose finished runs are re-evaluated
+                 retrain:bool=False, # train runs without a checkpoint again from their config (same seed)
                  no_progress:bool=False, # hide the progress bar
                 ):
-    "Re-compute every finished run's metrics from its checkpoint (no retraining); say how many changed."
+    "Re-compute every finished run's metrics from its checkpoint; with `--retrain`, train runs that have none again; say what changed."
     runs = [r for r in RunFolder.find(sweep_dir) if r.status() == 'done']
     if not runs: raise AsymkdError(f"no finished runs in {sweep_dir}; give a sweep folder (runs/<preset>)")
-    changed = 0
+    bare = [r for r in runs if not _has_final_checkpoint(r)]
+    if bare and not retrain:
+        names = ', '.join(r.path.name for r in bare[:3]) + (', ...' if len(bare) > 3 else '')
+        raise AsymkdError(f"{len(bare)} of {len(runs)} finished runs have no checkpoint to measure ({names}); pass --retrain to train them again")
+    changed, failed = 0, []
     for run in tqdm(runs, desc='re-evaluate', unit='run', disable=no_progress):
         before = run.file('metrics').read_bytes()
-        reevaluate(run.path)
+        if run in bare:
+            res = retrain_run(run.path)
+            if res.status != 'done': failed.append(f"{run.path.name}: {res.reason}"); continue
+            print(f"{run.path.name}: trained again; {_moved(json.loads(before), run.read('metrics'))}")
+        else: reevaluate(run.path)
         changed += run.file('metrics').read_bytes() != before
-    print(f"evaluate {sweep_dir}: {len(runs)} runs re-evaluated, {changed} with changed metrics")
+    print(f"evaluate {sweep_dir}: {len(runs)} runs re-evaluated ({len(bare)} trained again, {len(failed)} failed), {changed} with changed metrics")
+    for f in failed: print(f"  failed: {f}", file=sys.stderr)
+    return 1 if failed else 0
 
 # %% ../nbs/13_cli.ipynb #2d246546
 def run_command(func, # a `call_parse` function

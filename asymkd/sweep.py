@@ -15,8 +15,8 @@ from .experiment import Config, resolve_config, validate_config, run_id, config_
 
 # %% auto #0
 __all__ = ['EXECUTORS', 'list_presets', 'load_preset', 'walk_cells', 'expand_preset', 'experiment_notebook',
-           'papermill_parameters', 'RunResult', 'execute_run', 'SweepLock', 'local_executor', 'ray_executor',
-           'print_summary', 'bf16_note', 'threads_note', 'run_sweep']
+           'papermill_parameters', 'RunResult', 'execute_run', 'retrain_run', 'SweepLock', 'local_executor',
+           'ray_executor', 'print_summary', 'bf16_note', 'threads_note', 'run_sweep']
 
 # %% ../nbs/09_sweep.ipynb #7c65b815
 def list_presets() -> list:
@@ -137,6 +137,21 @@ def execute_run(c:Config, # the run's config
         if run.read('error') is None: run.write_error('RunFailed', reason, c)
         return RunResult(run.path.name, 'failed', reason, time.perf_counter() - t0, run.read('warnings') or [])
     return RunResult(run.path.name, 'done', '', time.perf_counter() - t0, run.read('warnings') or [])
+
+# %% ../nbs/09_sweep.ipynb #279007ae
+def retrain_run(run_dir, # a run's folder, holding its `config.json`
+                kernel_name:str|None=None, # Jupyter kernel (default: this Python's)
+               ) -> RunResult:
+    "Train the run in `run_dir` again from its config and rewrite its results; a failed retrain puts the old `metrics.json` back."
+    run = RunFolder(run_dir); c = run.config()
+    if RunFolder.of(run.path.parent, c).path != run.path:
+        raise AsymkdError(f"{run.path} is not named for its config (expected {run_id(c)}); retrain it from its sweep folder")
+    before = run.path/'metrics.before-retrain.json'
+    if run.file('metrics').exists(): run.file('metrics').replace(before)
+    res = execute_run(c, run.path.parent, kernel_name)
+    if res.status == 'done': before.unlink(missing_ok=True)
+    elif before.exists(): before.replace(run.file('metrics'))
+    return res
 
 # %% ../nbs/09_sweep.ipynb #a2ddd507
 class SweepLock:

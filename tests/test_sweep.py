@@ -116,7 +116,7 @@ def test_same_bytes_from_two_empty_caches_and_after_a_rebuild_with_the_warning_i
     assert rebuilt.read_bytes() == ref.read_bytes()
 
 
-def test_tiny_under_the_papers_protocol_records_both_and_reevaluates_to_the_same_bytes(tmp_path):
+def test_tiny_under_the_papers_protocol_records_both_reevaluates_and_retrains_to_the_same_bytes(tmp_path):
     p = _tiny(tmp_path/'out', '--set', 'protocol=paper', 'student=paper-cnn-s', check=True)
     (m,) = metrics_files(tmp_path/'out')
     metrics, config = json.loads(m.read_text()), json.loads((m.parent/'config.json').read_text())
@@ -125,8 +125,22 @@ def test_tiny_under_the_papers_protocol_records_both_and_reevaluates_to_the_same
     assert {'effective_rank', 'probe_accuracy', 'noise_accuracy'} <= set(metrics['student'])
     before = m.read_bytes()
     e = run_cli('evaluate', tmp_path/'out', '--no_progress', check=True)
-    assert '1 runs re-evaluated, 0 with changed metrics' in e.stdout, e.stdout
+    assert '1 runs re-evaluated (0 trained again, 0 failed), 0 with changed metrics' in e.stdout, e.stdout
     assert m.read_bytes() == before
+    (m.parent/'checkpoint.pt').unlink()  # as in a clone of committed runs
+    refused = run_cli('evaluate', tmp_path/'out', '--no_progress')
+    assert refused.returncode == 2 and '1 of 1 finished runs have no checkpoint' in refused.stderr and '--retrain' in refused.stderr, refused.stderr
+    assert m.read_bytes() == before
+    cfg = m.parent/'config.json'; good = cfg.read_text()
+    cfg.write_text(json.dumps({**json.loads(good), 'device': 'cuda:7'}))  # not in the config hash: same folder, a run that fails
+    broken = run_cli('evaluate', tmp_path/'out', '--retrain', '--no_progress')
+    assert broken.returncode == 1 and '1 failed' in broken.stdout and 'failed: ' in broken.stderr, broken.stdout + broken.stderr
+    assert m.read_bytes() == before  # the failed retrain put the old metrics back
+    cfg.write_text(good)
+    r = run_cli('evaluate', tmp_path/'out', '--retrain', '--no_progress', check=True)
+    assert '1 trained again, 0 failed), 0 with changed metrics' in r.stdout and 'trained again; probe ' in r.stdout, r.stdout
+    assert m.read_bytes() == before and (m.parent/'checkpoint.pt').exists()
+    assert not (m.parent/'metrics.before-retrain.json').exists()
 
 
 
